@@ -1,0 +1,86 @@
+// Virtual time: nothing in a simulation reads the wall clock. Timers fire in (time, insertion) order.
+
+export type Timer = { at: number; seq: number; fire: () => void };
+
+export class Clock {
+  private nowMs: number;
+  private seq = 0;
+  private heap: Timer[] = [];
+
+  constructor(readonly epochMs: number = Date.UTC(2026, 0, 1)) {
+    this.nowMs = epochMs;
+  }
+
+  /** Milliseconds since the Unix epoch, virtual. */
+  now(): number {
+    return this.nowMs;
+  }
+
+  /** Seconds since the simulation started. */
+  elapsedSeconds(): number {
+    return (this.nowMs - this.epochMs) / 1000;
+  }
+
+  /** RFC 3339 with second precision, as the API server writes timestamps. */
+  rfc3339(ms: number = this.nowMs): string {
+    return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  }
+
+  /** Run `fire` once virtual time reaches now + delaySeconds. */
+  after(delaySeconds: number, fire: () => void): void {
+    this.push({ at: this.nowMs + Math.max(0, delaySeconds) * 1000, seq: this.seq++, fire });
+  }
+
+  /** Time of the next pending timer, if any. */
+  nextAt(): number | undefined {
+    return this.heap[0]?.at;
+  }
+
+  /** Pop every timer due at or before `ms`, moving the clock to each one's time before firing it. */
+  popDue(ms: number): Timer | undefined {
+    const top = this.heap[0];
+    if (!top || top.at > ms) return undefined;
+    this.pop();
+    if (top.at > this.nowMs) this.nowMs = top.at;
+    return top;
+  }
+
+  /** Move the clock forward (never backward). */
+  set(ms: number): void {
+    if (ms > this.nowMs) this.nowMs = ms;
+  }
+
+  private push(t: Timer): void {
+    const h = this.heap;
+    h.push(t);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!before(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+
+  private pop(): void {
+    const h = this.heap;
+    const last = h.pop()!;
+    if (h.length === 0) return;
+    h[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && before(h[l]!, h[m]!)) m = l;
+      if (r < h.length && before(h[r]!, h[m]!)) m = r;
+      if (m === i) break;
+      [h[i], h[m]] = [h[m]!, h[i]!];
+      i = m;
+    }
+  }
+}
+
+function before(a: Timer, b: Timer): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}

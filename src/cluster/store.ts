@@ -1,0 +1,265 @@
+// The API store: objects by kind and key, resourceVersion, uid, timestamps, generateName,
+// graceful deletion, indexes and watch events. Objects handed out are shared, never copied:
+// callers must treat them as immutable and write changed copies back with update().
+import type { KObject } from './object.js';
+import { isClusterScoped as isClusterScopedKind, keyOf, objectKey } from './object.js';
+import type { Clock } from './clock.js';
+import { NAME_SUFFIX_ALPHABET, type Rng } from './rng.js';
+
+export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface WatchEvent<T extends KObject = KObject> {
+  type: EventType;
+  object: T;
+  /** The previous version, for MODIFIED and DELETED. */
+  old?: T;
+}
+
+export type WatchHandler<T extends KObject = KObject> = (ev: WatchEvent<T>) => void;
+
+export type ApiReason = 'AlreadyExists' | 'NotFound' | 'Invalid' | 'Conflict' | 'Forbidden';
+
+/** An error the API server would return; `field` is the offending field path, when there is one. */
+export class ApiError extends Error {
+  constructor(
+    readonly reason: ApiReason,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** Registry logic the API server runs on writes (defaulting, allocation, validation). */
+export interface Admission {
+  /** May return a changed object; throws ApiError to reject. */
+  create?(obj: KObject): KObject;
+  update?(obj: KObject, old: KObject): KObject;
+  /** After the object has left the store (release allocations). */
+  deleted?(obj: KObject): void;
+}
+
+type IndexFn = (o: KObject) => readonly string[];
+
+interface Index {
+  fn: IndexFn;
+  buckets: Map<string, Set<string>>;
+}
+
+export interface DeleteOptions {
+  /** Seconds of graceful termination; 0 removes at once. Pods default to their spec's value. */
+  gracePeriodSeconds?: number;
+}
+
+export class Store {
+  private readonly objects = new Map<string, Map<string, KObject>>();
+  private readonly handlers = new Map<string, WatchHandler[]>();
+  private readonly allHandlers: WatchHandler[] = [];
+  private readonly admissions = new Map<string, Admission[]>();
+  private readonly indexes = new Map<string, Map<string, Index>>();
+  private rv = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly rng: Rng,
+  ) {}
+
+  // ---- reads -------------------------------------------------------------------------------
+
+  get<T extends KObject = KObject>(kind: string, namespace: string | undefined, name: string): T | undefined {
+    return this.objects.get(kind)?.get(keyOf(kind, namespace, name)) as T | undefined;
+  }
+
+  getByKey<T extends KObject = KObject>(kind: string, key: string): T | undefined {
+    return this.objects.get(kind)?.get(key) as T | undefined;
+  }
+
+  /** Objects of a kind (in one namespace if given), in creation order. */
+  list<T extends KObject = KObject>(kind: string, namespace?: string): T[] {
+    const all = this.objects.get(kind);
+    if (!all) return [];
+    const out: T[] = [];
+    for (const o of all.values()) if (namespace === undefined || o.metadata.namespace === namespace) out.push(o as T);
+    return out;
+  }
+
+  count(kind: string): number {
+    return this.objects.get(kind)?.size ?? 0;
+  }
+
+  kinds(): string[] {
+    return [...this.objects.keys()];
+  }
+
+  resourceVersion(): number {
+    return this.rv;
+  }
+
+  // ---- indexes -----------------------------------------------------------------------------
+
+  /** Maintain an index: each object of `kind` is filed under every value `fn` returns. */
+  addIndex(kind: string, name: string, fn: IndexFn): void {
+    let byName = this.indexes.get(kind);
+    if (!byName) this.indexes.set(kind, (byName = new Map()));
+    const idx: Index = { fn, buckets: new Map() };
+    byName.set(name, idx);
+    for (const o of this.objects.get(kind)?.values() ?? []) for (const v of fn(o)) bucket(idx, v).add(objectKey(o));
+  }
+
+  /** Keys of objects filed under `value` in an index (a live set: copy before writing while iterating). */
+  byIndex(kind: string, name: string, value: string): ReadonlySet<string> {
+    return this.indexes.get(kind)?.get(name)?.buckets.get(value) ?? EMPTY;
+  }
+
+  // ---- watches and admission ---------------------------------------------------------------
+
+  watch<T extends KObject = KObject>(kind: string, handler: WatchHandler<T>): void {
+    let hs = this.handlers.get(kind);
+    if (!hs) this.handlers.set(kind, (hs = []));
+    hs.push(handler as WatchHandler);
+  }
+
+  watchAll(handler: WatchHandler): void {
+    this.allHandlers.push(handler);
+  }
+
+  admit(kind: string, admission: Admission): void {
+    let as = this.admissions.get(kind);
+    if (!as) this.admissions.set(kind, (as = []));
+    as.push(admission);
+  }
+
+  // ---- writes ------------------------------------------------------------------------------
+
+  create<T extends KObject>(input: T): T {
+    const meta = { ...input.metadata };
+    if (!meta.name && meta.generateName) meta.name = this.generateName(input.kind, meta.namespace, meta.generateName);
+    if (!meta.name) throw new ApiError('Invalid', 'name or generateName is required', 'metadata.name');
+    if (!isClusterScopedKind(input.kind) && !meta.namespace) meta.namespace = 'default';
+    let obj: KObject = { ...input, metadata: meta };
+    const key = objectKey(obj);
+    const byKey = this.kindMap(obj.kind);
+    if (byKey.has(key)) {
+      throw new ApiError('AlreadyExists', `${obj.kind.toLowerCase()} "${meta.name}" already exists`, 'metadata.name');
+    }
+    for (const a of this.admissions.get(obj.kind) ?? []) if (a.create) obj = a.create(obj);
+    obj.metadata = {
+      ...obj.metadata,
+      uid: this.rng.uuid(),
+      resourceVersion: String(++this.rv),
+      creationTimestamp: this.clock.rfc3339(),
+      ...(obj.metadata.generation === undefined && hasSpec(obj) ? { generation: 1 } : {}),
+    };
+    byKey.set(key, obj);
+    this.reindex(undefined, obj);
+    this.emit({ type: 'ADDED', object: obj });
+    return obj as T;
+  }
+
+  update<T extends KObject>(obj: T): T {
+    const key = objectKey(obj);
+    const old = this.kindMap(obj.kind).get(key);
+    if (!old) throw new ApiError('NotFound', `${obj.kind.toLowerCase()} "${obj.metadata.name}" not found`);
+    let next: KObject = obj;
+    for (const a of this.admissions.get(obj.kind) ?? []) if (a.update) next = a.update(next, old);
+    const generation =
+      hasSpec(next) && next['spec'] !== old['spec'] ? (old.metadata.generation ?? 1) + 1 : old.metadata.generation;
+    next = {
+      ...next,
+      metadata: {
+        ...next.metadata,
+        uid: old.metadata.uid,
+        creationTimestamp: old.metadata.creationTimestamp,
+        resourceVersion: String(++this.rv),
+        ...(generation !== undefined ? { generation } : {}),
+      },
+    };
+    this.kindMap(obj.kind).set(key, next);
+    this.reindex(old, next);
+    this.emit({ type: 'MODIFIED', object: next, old });
+    return next as T;
+  }
+
+  /**
+   * Delete as the API server does: a scheduled Pod with a grace period gets a deletionTimestamp
+   * and stays until the kubelet removes it; everything else leaves at once.
+   */
+  delete(kind: string, namespace: string | undefined, name: string, opts: DeleteOptions = {}): KObject | undefined {
+    const key = keyOf(kind, namespace, name);
+    const old = this.kindMap(kind).get(key);
+    if (!old) return undefined;
+    const grace = opts.gracePeriodSeconds ?? podGrace(old);
+    if (kind === 'Pod' && grace > 0 && (old['spec'] as { nodeName?: string } | undefined)?.nodeName) {
+      if (old.metadata.deletionTimestamp) return old;
+      return this.update({
+        ...old,
+        metadata: {
+          ...old.metadata,
+          deletionTimestamp: this.clock.rfc3339(this.clock.now() + grace * 1000),
+          deletionGracePeriodSeconds: grace,
+        },
+      });
+    }
+    this.kindMap(kind).delete(key);
+    this.reindex(old, undefined);
+    this.rv++;
+    for (const a of this.admissions.get(kind) ?? []) a.deleted?.(old);
+    this.emit({ type: 'DELETED', object: old, old });
+    return old;
+  }
+
+  private kindMap(kind: string): Map<string, KObject> {
+    let m = this.objects.get(kind);
+    if (!m) this.objects.set(kind, (m = new Map()));
+    return m;
+  }
+
+  private generateName(kind: string, namespace: string | undefined, prefix: string): string {
+    const m = this.kindMap(kind);
+    // apimachinery caps the prefix so that prefix+suffix fits 63 characters.
+    const base = prefix.length > 58 ? prefix.slice(0, 58) : prefix;
+    for (;;) {
+      const name = base + this.rng.string(5, NAME_SUFFIX_ALPHABET);
+      if (!m.has(keyOf(kind, namespace ?? 'default', name))) return name;
+    }
+  }
+
+  private reindex(old: KObject | undefined, obj: KObject | undefined): void {
+    const kind = (obj ?? old)!.kind;
+    const byName = this.indexes.get(kind);
+    if (!byName) return;
+    const key = objectKey((obj ?? old)!);
+    for (const idx of byName.values()) {
+      const before = old ? idx.fn(old) : NONE;
+      const after = obj ? idx.fn(obj) : NONE;
+      if (before.length === after.length && before.every((v, i) => v === after[i])) continue;
+      for (const v of before) if (!after.includes(v)) idx.buckets.get(v)?.delete(key);
+      for (const v of after) bucket(idx, v).add(key);
+    }
+  }
+
+  private emit(ev: WatchEvent): void {
+    for (const h of this.handlers.get(ev.object.kind) ?? []) h(ev);
+    for (const h of this.allHandlers) h(ev);
+  }
+}
+
+const EMPTY: ReadonlySet<string> = new Set();
+const NONE: readonly string[] = [];
+
+function bucket(idx: Index, v: string): Set<string> {
+  let s = idx.buckets.get(v);
+  if (!s) idx.buckets.set(v, (s = new Set()));
+  return s;
+}
+
+function hasSpec(o: KObject): boolean {
+  return o['spec'] !== undefined;
+}
+
+function podGrace(o: KObject): number {
+  if (o.kind !== 'Pod') return 0;
+  const g = (o['spec'] as { terminationGracePeriodSeconds?: number } | undefined)?.terminationGracePeriodSeconds;
+  return g ?? 30;
+}
