@@ -88,12 +88,15 @@ export class Cluster {
     this.advanceTo(this.clock.now() + seconds * 1000);
   }
 
-  /** Move to an absolute virtual time (ms since the Unix epoch). */
-  advanceTo(ms: number): void {
-    this.settle();
+  /**
+   * Move to an absolute virtual time (ms since the Unix epoch). `onSettled` is called after each
+   * settled step, so callers can watch state change between timers.
+   */
+  advanceTo(ms: number, onSettled?: () => void): void {
+    if (this.settle() && onSettled) onSettled();
     for (let t = this.clock.popDue(ms); t; t = this.clock.popDue(ms)) {
       t.fire();
-      this.settle();
+      if (this.settle() && onSettled) onSettled();
     }
     this.clock.set(ms);
   }

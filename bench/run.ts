@@ -1,0 +1,17 @@
+// npm run bench — every benchmark at the scale its issue names. `--quick` for a smoke run.
+import { benchCluster } from './cluster.js';
+
+const quick = process.argv.includes('--quick');
+
+function print(title: string, figures: Record<string, number>): void {
+  console.log(`\n${title}`);
+  for (const [k, v] of Object.entries(figures)) console.log(`  ${k.padEnd(28)} ${Number.isInteger(v) ? v : v.toFixed(3)}`);
+}
+
+const scale = quick
+  ? { nodes: 500, services: 1000, podsPerService: 15, churnEvents: 200 }
+  : { nodes: 5000, services: 10000, podsPerService: 15, churnEvents: 1000 };
+print(
+  `Converge: ${scale.nodes} nodes, ${scale.services * scale.podsPerService} pods, ${scale.services} Services (targets: < 15 s, < 3 GiB, churn < 1 ms)`,
+  benchCluster(scale),
+);
