@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { InputError, formatDiagnostic } from '../manifest/diagnostic.js';
 import { loadScenario } from '../scenario/scenario.js';
-import { parseDuration } from '../scenario/duration.js';
+import { DURATION_HINT, parseDuration } from '../scenario/duration.js';
 import { runScenario, runUntil, startSimulation } from '../scenario/runner.js';
 import { renderRunJson, renderRunText } from '../report/run.js';
 import { GET_KINDS, renderGet, type GetFormat } from '../report/get.js';
@@ -109,9 +109,9 @@ function parseSeed(v: string): number {
 }
 
 function parseDurationArg(v: string): number {
-  try {
-    return parseDuration(v);
-  } catch {
-    throw new InputError([{ severity: 'error', field: '--at', message: `"${v}" is not a duration`, hint: 'write it like 90s, 2m or 1h30m' }]);
+  const seconds = parseDuration(v);
+  if (seconds === undefined) {
+    throw new InputError([{ severity: 'error', field: '--at', message: `"${v}" is not a duration`, hint: DURATION_HINT }]);
   }
+  return seconds;
 }

@@ -4,14 +4,7 @@ import type { RunReport } from '../scenario/runner.js';
 import { formatCounts } from '../scenario/state.js';
 import { formatColumns } from './table.js';
 import { formatDiagnostic } from '../manifest/diagnostic.js';
-
-export function formatDuration(seconds: number): string {
-  if (seconds === 0) return '0s';
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = +(seconds % 60).toFixed(3);
-  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${s}s` : ''}`;
-}
+import { formatDuration } from '../scenario/duration.js';
 
 export function renderRunText(r: RunReport): string {
   const { scenario } = r;

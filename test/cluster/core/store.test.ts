@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { Store, ApiError, type WatchEvent } from '../../../src/cluster/store.js';
 import { Clock } from '../../../src/cluster/clock.js';
 import { Rng } from '../../../src/cluster/rng.js';
+import type { KObject } from '../../../src/cluster/object.js';
 
 function newStore(seed = 1) {
   const clock = new Clock();
   return { clock, store: new Store(clock, new Rng(seed)) };
 }
 
-const pod = (name: string, extra: Record<string, unknown> = {}) => ({
+const pod = (name: string, extra: Record<string, unknown> = {}): KObject => ({
   apiVersion: 'v1',
   kind: 'Pod',
   metadata: { name, namespace: 'default', labels: { app: 'web' } },
@@ -42,7 +43,7 @@ describe('Store', () => {
   it('generateName appends five characters from the no-vowel alphabet, deterministically per seed', () => {
     const names = (seed: number) => {
       const { store } = newStore(seed);
-      return [1, 2, 3].map(() => store.create({ ...pod(''), metadata: { generateName: 'web-', namespace: 'default' } }).metadata.name);
+      return [1, 2, 3].map(() => store.create<KObject>({ ...pod(''), metadata: { generateName: 'web-', namespace: 'default' } }).metadata.name);
     };
     const a = names(7);
     expect(a.every((n) => /^web-[bcdfghjklmnpqrstvwxz2456789]{5}$/.test(n!))).toBe(true);
@@ -107,7 +108,7 @@ describe('Store', () => {
 
   it('files cluster-scoped kinds without a namespace', () => {
     const { store } = newStore();
-    const n = store.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } });
+    const n = store.create<KObject>({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } });
     expect(n.metadata.namespace).toBeUndefined();
     expect(store.get('Node', undefined, 'n1')).toBe(n);
   });
