@@ -7,6 +7,7 @@ import { WorkQueue } from './workqueue.js';
 import type { Controller, ControllerContext, ClusterEvent } from './controller.js';
 import type { ClusterConfig } from './config.js';
 import { objectRef, type KObject } from './object.js';
+import { installPodIndexes } from './podindex.js';
 
 export interface ClusterOptions {
   seed?: number;
@@ -38,6 +39,8 @@ export class Cluster {
     this.clock = new Clock(opts.epochMs);
     this.rng = new Rng(opts.seed ?? 1);
     this.store = new Store(this.clock, this.rng);
+    // Controllers share these indexes; every cluster has them.
+    installPodIndexes(this.store);
     this.maxSyncs = opts.maxSyncsPerSettle ?? 50_000_000;
   }
 

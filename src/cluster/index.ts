@@ -2,7 +2,6 @@
 import { Cluster, type ClusterOptions } from './cluster.js';
 import { clusterConfig, type ClusterConfig } from './config.js';
 import { installApiServer } from './apiserver.js';
-import { installPodIndexes } from './podindex.js';
 import { NamespaceController } from './controllers/namespace.js';
 import { NodeIpamController } from './controllers/nodeipam.js';
 import { NodeLifecycleController } from './controllers/nodelifecycle.js';
@@ -23,7 +22,6 @@ export type { ClusterConfig } from './config.js';
 
 export function createCluster(config: Partial<ClusterConfig> | ClusterConfig = {}, opts: ClusterOptions = {}): Cluster {
   const cluster = new Cluster(clusterConfig(config), opts);
-  installPodIndexes(cluster.store);
   installApiServer(cluster.store, cluster.config, cluster.rng);
   for (const c of [
     new NamespaceController(),

@@ -1,8 +1,177 @@
-// STUB — to be written: Endpoints controller
+// The legacy Endpoints controller (pkg/controller/endpoint): one v1 Endpoints object per Service
+// with a selector, single-family, truncated at 1000 addresses. (v1 Endpoints is deprecated since
+// v1.33; kube-proxy reads EndpointSlices only, but the controller still runs.)
+import type { EndpointPort, Endpoints, Pod, Service } from 'kubernetes-types/core/v1.js';
 import type { Controller, ControllerContext } from '../controller.js';
+import { splitKey, type KObject } from '../object.js';
+import { podsForMap } from '../podindex.js';
+import { ApiError, type WatchEvent } from '../store.js';
+import {
+  ANNOTATION_LEADER_ELECTION,
+  ANNOTATION_OVER_CAPACITY,
+  ANNOTATION_TRIGGER_TIME,
+  LABEL_HEADLESS,
+} from '../endpointslice/constants.js';
+import {
+  addEndpointSubset,
+  endpointPortFromServicePort,
+  podToEndpointAddressForService,
+  serviceIsIPv6,
+} from '../endpointslice/endpoints/address.js';
+import { subsetsEqual } from '../endpointslice/endpoints/equal.js';
+import { repackSubsets } from '../endpointslice/endpoints/repack.js';
+import { capacityAnnotationSetCorrectly, truncateSubsets } from '../endpointslice/endpoints/truncate.js';
+import { findPort } from '../endpointslice/findport.js';
+import { installEndpointIndexes, servicesForLabels } from '../endpointslice/indexes.js';
+import { servicesToUpdateOnPodChange } from '../endpointslice/podchange.js';
+import { shouldPodBeInEndpoints, shouldSetHostname } from '../endpointslice/podutil.js';
+import { RetryBackoff } from '../endpointslice/retry.js';
+import { isServiceIPSet, stringMapsEqual } from '../endpointslice/slicemeta.js';
+import { formatRFC3339Nano, TriggerTimeTracker } from '../endpointslice/triggertime.js';
+
+type StoredEndpoints = KObject & Endpoints;
 
 export class EndpointsController implements Controller {
   readonly name = 'endpoints';
-  start(_ctx: ControllerContext): void {}
-  sync(_key: string): void {}
+  private readonly triggerTimes = new TriggerTimeTracker();
+  // DefaultControllerRateLimiter: 5ms·2^n up to 1000s; 15 retries.
+  private readonly retries = new RetryBackoff(0.005, 1000, 15);
+  private ctx!: ControllerContext;
+
+  start(ctx: ControllerContext): void {
+    this.ctx = ctx;
+    const { store, queue } = ctx;
+    installEndpointIndexes(store);
+    store.watch<KObject & Service>('Service', (ev) => queue.add(keyOf(ev.object)));
+    store.watch<KObject & Pod>('Pod', (ev) => this.onPod(ev));
+    // Only deletions of Endpoints are watched (to recreate them).
+    store.watch<StoredEndpoints>('Endpoints', (ev) => {
+      if (ev.type === 'DELETED') queue.add(keyOf(ev.object));
+    });
+    for (const svc of store.list('Service')) queue.add(keyOf(svc));
+    // checkLeftoverEndpoints: Endpoints whose Service is gone get deleted.
+    for (const ep of store.list('Endpoints')) {
+      if (ep.metadata.annotations?.[ANNOTATION_LEADER_ELECTION] === undefined) queue.add(keyOf(ep));
+    }
+  }
+
+  sync(key: string): void {
+    if (this.syncService(key)) this.retries.succeeded(key);
+    else this.retries.failed(this.ctx, key);
+  }
+
+  private syncService(key: string): boolean {
+    const { store } = this.ctx;
+    const { namespace = 'default', name } = splitKey(key);
+    const service = store.get<KObject & Service>('Service', namespace, name);
+    if (!service) {
+      // The Service is gone: so is its Endpoints object.
+      store.delete('Endpoints', namespace, name);
+      this.triggerTimes.deleteService(namespace, name);
+      return true;
+    }
+    if (service.spec?.type === 'ExternalName') return true;
+    const selector = service.spec?.selector;
+    if (!selector) return true;
+
+    const pods = podsForMap(store, namespace, selector);
+    const triggerTime = this.triggerTimes.compute(namespace, service, pods);
+    const publishNotReady = service.spec?.publishNotReadyAddresses === true;
+    const svcPorts = service.spec?.ports ?? [];
+    let subsets = [] as NonNullable<Endpoints['subsets']>;
+    const v6 = serviceIsIPv6(service);
+    // One port object per (Service port, number), shared by the Pods that resolve to it.
+    const portObjects = new Map<string, EndpointPort>();
+    const endpointPort = (i: number, port: number): EndpointPort => {
+      const k = `${i}:${port}`;
+      let p = portObjects.get(k);
+      if (!p) portObjects.set(k, (p = endpointPortFromServicePort(svcPorts[i]!, port)));
+      return p;
+    };
+    for (const pod of pods) {
+      // Unlike slices, terminating Pods count only with publishNotReadyAddresses.
+      if (!shouldPodBeInEndpoints(pod, publishNotReady)) continue;
+      const addr = podToEndpointAddressForService(service, pod, v6);
+      if (!addr) continue;
+      if (shouldSetHostname(pod, service)) addr.hostname = pod.spec!.hostname!;
+      if (svcPorts.length === 0) {
+        // A headless Service may have no ports.
+        if (service.spec?.clusterIP === 'None') addEndpointSubset(subsets, pod, addr, undefined, publishNotReady);
+        continue;
+      }
+      for (let i = 0; i < svcPorts.length; i++) {
+        const port = findPort(pod, svcPorts[i]!);
+        if (port === undefined) continue;
+        addEndpointSubset(subsets, pod, addr, endpointPort(i, port), publishNotReady);
+      }
+    }
+    subsets = repackSubsets(subsets);
+
+    const current = store.get<StoredEndpoints>('Endpoints', namespace, name);
+    const svcLabels = service.metadata.labels;
+    if (current) {
+      const compareLabels = { ...(current.metadata.labels ?? {}) };
+      delete compareLabels[LABEL_HEADLESS];
+      if (
+        subsetsEqual(current.subsets, subsets) &&
+        stringMapsEqual(compareLabels, svcLabels) &&
+        capacityAnnotationSetCorrectly(current.metadata.annotations, current.subsets)
+      ) {
+        return true;
+      }
+    }
+
+    const annotations = { ...(current?.metadata.annotations ?? {}) };
+    if (triggerTime !== undefined) annotations[ANNOTATION_TRIGGER_TIME] = formatRFC3339Nano(triggerTime);
+    else delete annotations[ANNOTATION_TRIGGER_TIME];
+    const { subsets: kept, truncated } = truncateSubsets(subsets);
+    if (truncated) annotations[ANNOTATION_OVER_CAPACITY] = 'truncated';
+    else delete annotations[ANNOTATION_OVER_CAPACITY];
+    const labels: Record<string, string> = { ...(svcLabels ?? {}) };
+    if (!isServiceIPSet(service)) labels[LABEL_HEADLESS] = '';
+    else delete labels[LABEL_HEADLESS];
+
+    const { subsets: _previous, ...rest } = current ?? {};
+    const next: StoredEndpoints = {
+      ...rest,
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { ...(current?.metadata ?? { name, namespace }), labels, annotations },
+      ...(kept.length ? { subsets: kept } : {}),
+    };
+    try {
+      if (current) store.update(next);
+      else store.create(next);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      if (!current && e instanceof ApiError && e.reason === 'Forbidden') {
+        // A terminating namespace refuses creates: drop the work item.
+        if (/terminat/i.test(msg)) return true;
+      }
+      this.ctx.record(
+        next,
+        'Warning',
+        current ? 'FailedToUpdateEndpoint' : 'FailedToCreateEndpoint',
+        current
+          ? `Failed to update endpoint ${namespace}/${name}: ${msg}`
+          : `Failed to create endpoint for service ${namespace}/${name}: ${msg}`,
+      );
+      return false;
+    }
+    return true;
+  }
+
+  private onPod(ev: WatchEvent<KObject & Pod>): void {
+    const { store, queue } = this.ctx;
+    if (ev.type === 'MODIFIED' && ev.old) {
+      for (const k of servicesToUpdateOnPodChange(store, ev.old, ev.object)) queue.add(k);
+      return;
+    }
+    const pod = ev.object;
+    for (const k of servicesForLabels(store, pod.metadata.namespace ?? 'default', pod.metadata.labels)) queue.add(k);
+  }
+}
+
+function keyOf(o: KObject): string {
+  return `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
 }

@@ -1,0 +1,40 @@
+// podToEndpoint: the EndpointSlice endpoint for one Pod, one Service and one address type.
+import type { Node, Pod, PodStatus, Service } from 'kubernetes-types/core/v1.js';
+import { LABEL_TOPOLOGY_ZONE, type AddressType } from './constants.js';
+import { parseIP } from './ip.js';
+import { isPodReady, shouldSetHostname } from './podutil.js';
+import type { SliceEndpoint } from './types.js';
+
+export function podToEndpoint(pod: Pod, node: Node | undefined, service: Service, addressType: AddressType): SliceEndpoint {
+  const serving = isPodReady(pod);
+  const terminating = pod.metadata?.deletionTimestamp !== undefined;
+  // "ready" is never true for a terminating Pod, unless publishNotReadyAddresses says so.
+  const ready = service.spec?.publishNotReadyAddresses === true || (serving && !terminating);
+  const ep: SliceEndpoint = {
+    addresses: getEndpointAddresses(pod.status, addressType),
+    conditions: { ready, serving, terminating },
+  };
+  if (shouldSetHostname(pod, service)) ep.hostname = pod.spec!.hostname!;
+  ep.targetRef = {
+    kind: 'Pod',
+    namespace: pod.metadata?.namespace ?? 'default',
+    name: pod.metadata?.name ?? '',
+    uid: pod.metadata?.uid ?? '',
+  };
+  if (pod.spec?.nodeName) ep.nodeName = pod.spec.nodeName;
+  const zone = node?.metadata?.labels?.[LABEL_TOPOLOGY_ZONE];
+  if (zone) ep.zone = zone;
+  return ep;
+}
+
+/** Every status.podIPs entry of the address type, re-stringified in canonical form. */
+export function getEndpointAddresses(status: PodStatus | undefined, addressType: AddressType): string[] {
+  const out: string[] = [];
+  for (const p of status?.podIPs ?? []) {
+    const ip = parseIP(p.ip ?? '');
+    // Go's ParseIPSloppy yields nil for junk, which counts as IPv4; we keep the text as given.
+    const family = ip?.family ?? 'IPv4';
+    if (family === addressType) out.push(ip?.text ?? p.ip ?? '');
+  }
+  return out;
+}
