@@ -32,3 +32,12 @@ export function formatDiagnostic(d: Diagnostic): string {
 export function hasErrors(ds: readonly Diagnostic[]): boolean {
   return ds.some((d) => d.severity === 'error');
 }
+
+/** Files in the order they first appear, then reading order within a file; stable otherwise. */
+export function sortDiagnostics(ds: readonly Diagnostic[]): Diagnostic[] {
+  const fileOrder = new Map<string, number>();
+  for (const d of ds) if (!fileOrder.has(d.file ?? '')) fileOrder.set(d.file ?? '', fileOrder.size);
+  return [...ds].sort(
+    (a, b) => fileOrder.get(a.file ?? '')! - fileOrder.get(b.file ?? '')! || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0),
+  );
+}
