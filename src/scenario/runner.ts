@@ -83,7 +83,11 @@ export function runScenario(scenario: Scenario): RunReport {
     const key = JSON.stringify(counts);
     if (key === last && !action) return;
     last = key;
-    transitions.push({ t: cluster.now(), ...(action ? { action } : {}), services: counts });
+    const now = cluster.now();
+    const prev = transitions.at(-1);
+    // Steps at the same instant are transient; keep the state the instant settles in.
+    if (prev && prev.t === now && !action) prev.services = counts;
+    else transitions.push({ t: now, ...(action ? { action } : {}), services: counts });
   };
   snapshot('start');
 
