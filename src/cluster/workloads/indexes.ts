@@ -1,0 +1,60 @@
+// Store indexes the workload controllers share: objects by namespace, by controller uid, and
+// objects without a controller (orphans, candidates for adoption) by namespace.
+import type { KObject } from '../object.js';
+import type { Store } from '../store.js';
+
+export const NS_INDEX = 'workloads/namespace';
+export const CONTROLLER_INDEX = 'workloads/controller';
+export const ORPHAN_INDEX = 'workloads/orphans';
+
+const installed = new WeakMap<Store, Set<string>>();
+
+function once(store: Store, kind: string, name: string, fn: (o: KObject) => readonly string[]): void {
+  let s = installed.get(store);
+  if (!s) installed.set(store, (s = new Set()));
+  const key = `${kind}/${name}`;
+  if (s.has(key)) return;
+  s.add(key);
+  store.addIndex(kind, name, fn);
+}
+
+const byNamespace = (o: KObject) => [o.metadata.namespace ?? 'default'];
+const byController = (o: KObject) => {
+  const ref = o.metadata.ownerReferences?.find((r) => r.controller);
+  return ref ? [ref.uid] : [];
+};
+const orphanByNamespace = (o: KObject) =>
+  o.metadata.ownerReferences?.some((r) => r.controller) ? [] : [o.metadata.namespace ?? 'default'];
+
+export function indexByNamespace(store: Store, kind: string): void {
+  once(store, kind, NS_INDEX, byNamespace);
+}
+
+export function indexByController(store: Store, kind: string): void {
+  once(store, kind, CONTROLLER_INDEX, byController);
+}
+
+export function indexOrphans(store: Store, kind: string): void {
+  once(store, kind, ORPHAN_INDEX, orphanByNamespace);
+}
+
+export function inNamespace<T extends KObject>(store: Store, kind: string, ns: string): T[] {
+  return keysTo<T>(store, kind, store.byIndex(kind, NS_INDEX, ns));
+}
+
+export function controlledBy<T extends KObject>(store: Store, kind: string, uid: string): T[] {
+  return keysTo<T>(store, kind, store.byIndex(kind, CONTROLLER_INDEX, uid));
+}
+
+export function orphansIn<T extends KObject>(store: Store, kind: string, ns: string): T[] {
+  return keysTo<T>(store, kind, store.byIndex(kind, ORPHAN_INDEX, ns));
+}
+
+function keysTo<T extends KObject>(store: Store, kind: string, keys: ReadonlySet<string>): T[] {
+  const out: T[] = [];
+  for (const k of keys) {
+    const o = store.getByKey<T>(kind, k);
+    if (o) out.push(o);
+  }
+  return out;
+}
