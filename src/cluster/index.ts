@@ -22,7 +22,7 @@ export type { ClusterConfig } from './config.js';
 
 export function createCluster(config: Partial<ClusterConfig> | ClusterConfig = {}, opts: ClusterOptions = {}): Cluster {
   const cluster = new Cluster(clusterConfig(config), opts);
-  installApiServer(cluster.store, cluster.config, cluster.rng);
+  installApiServer(cluster.store, cluster.config, cluster.rng, { clock: cluster.clock });
   for (const c of [
     new NamespaceController(),
     new NodeIpamController(),

@@ -17,15 +17,15 @@ export function installPodIndexes(store: Store): void {
     const labels = o.metadata.labels;
     if (labels) for (const k in labels) out.push(`${ns}/${k}=${labels[k]}`);
     return out;
-  });
+  }, (o) => [o.metadata.labels]);
   store.addIndex('Pod', POD_NODE_INDEX, (o: KObject) => {
     const n = (o as Pod).spec?.nodeName;
     return n ? [n] : [];
-  });
+  }, (o) => [o['spec']]);
   store.addIndex('Pod', POD_OWNER_INDEX, (o: KObject) => {
     const ref = o.metadata.ownerReferences?.find((r) => r.controller);
     return ref ? [ref.uid] : [];
-  });
+  }, (o) => [o.metadata.ownerReferences]);
 }
 
 /** Pods in `namespace` whose labels match a Service-style map selector. */

@@ -41,9 +41,12 @@ export interface Admission {
 }
 
 type IndexFn = (o: KObject) => readonly string[];
+/** The parts of an object an index reads; when all are identical (===) across an update, it is skipped. */
+type IndexInputs = (o: KObject) => readonly unknown[];
 
 interface Index {
   fn: IndexFn;
+  inputs?: IndexInputs;
   buckets: Map<string, Set<string>>;
 }
 
@@ -99,10 +102,10 @@ export class Store {
   // ---- indexes -----------------------------------------------------------------------------
 
   /** Maintain an index: each object of `kind` is filed under every value `fn` returns. */
-  addIndex(kind: string, name: string, fn: IndexFn): void {
+  addIndex(kind: string, name: string, fn: IndexFn, inputs?: IndexInputs): void {
     let byName = this.indexes.get(kind);
     if (!byName) this.indexes.set(kind, (byName = new Map()));
-    const idx: Index = { fn, buckets: new Map() };
+    const idx: Index = { fn, ...(inputs ? { inputs } : {}), buckets: new Map() };
     byName.set(name, idx);
     for (const o of this.objects.get(kind)?.values() ?? []) for (const v of fn(o)) bucket(idx, v).add(objectKey(o));
   }
@@ -144,13 +147,14 @@ export class Store {
       throw new ApiError('AlreadyExists', `${obj.kind.toLowerCase()} "${meta.name}" already exists`, 'metadata.name');
     }
     for (const a of this.admissions.get(obj.kind) ?? []) if (a.create) obj = a.create(obj);
-    obj.metadata = {
-      ...obj.metadata,
-      uid: this.rng.uuid(),
-      resourceVersion: String(++this.rv),
-      creationTimestamp: this.clock.rfc3339(),
-      ...(obj.metadata.generation === undefined && hasSpec(obj) ? { generation: 1 } : {}),
-    };
+    // Server-set fields win over whatever the client sent. (Declaring the keys first and
+    // overwriting them is much cheaper in V8 than adding keys after a spread.)
+    const stamped: Record<string, unknown> = { uid: '', resourceVersion: '', creationTimestamp: '', ...obj.metadata };
+    stamped['uid'] = this.rng.uuid();
+    stamped['resourceVersion'] = String(++this.rv);
+    stamped['creationTimestamp'] = this.clock.rfc3339();
+    if (stamped['generation'] === undefined && hasSpec(obj)) stamped['generation'] = 1;
+    obj.metadata = stamped as KObject['metadata'];
     byKey.set(key, obj);
     this.reindex(undefined, obj);
     this.emit({ type: 'ADDED', object: obj });
@@ -231,6 +235,7 @@ export class Store {
     if (!byName) return;
     const key = objectKey((obj ?? old)!);
     for (const idx of byName.values()) {
+      if (old && obj && idx.inputs && sameInputs(idx.inputs(old), idx.inputs(obj))) continue;
       const before = old ? idx.fn(old) : NONE;
       const after = obj ? idx.fn(obj) : NONE;
       if (before.length === after.length && before.every((v, i) => v === after[i])) continue;
@@ -247,6 +252,11 @@ export class Store {
 
 const EMPTY: ReadonlySet<string> = new Set();
 const NONE: readonly string[] = [];
+
+function sameInputs(a: readonly unknown[], b: readonly unknown[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 function bucket(idx: Index, v: string): Set<string> {
   let s = idx.buckets.get(v);

@@ -66,7 +66,19 @@ export function renderGet(kind: string, objects: KObject[], format: GetFormat, n
 }
 
 function asList(objects: KObject[]): unknown {
-  return { apiVersion: 'v1', kind: 'List', items: objects, metadata: { resourceVersion: '' } };
+  return { apiVersion: 'v1', kind: 'List', items: objects.map(canonicalOrder), metadata: { resourceVersion: '' } };
+}
+
+// The order the API server serializes ObjectMeta in (Go struct order), so output reads like kubectl's.
+const META_ORDER = ['name', 'generateName', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers'];
+
+function canonicalOrder(o: KObject): KObject {
+  const meta: Record<string, unknown> = {};
+  const m = o.metadata as Record<string, unknown>;
+  for (const k of META_ORDER) if (m[k] !== undefined) meta[k] = m[k];
+  for (const k of Object.keys(m)) if (!(k in meta)) meta[k] = m[k];
+  const { apiVersion, kind, metadata: _m, ...rest } = o;
+  return { apiVersion, kind, metadata: meta, ...rest } as KObject;
 }
 
 const genericPrinter: Printer = {

@@ -26,14 +26,14 @@ export function installEndpointIndexes(store: Store): void {
     let first: string | undefined;
     for (const k in sel) if (first === undefined || k < first) first = k;
     return [first === undefined ? `${ns}/` : `${ns}/${first}=${sel[first]}`];
-  });
+  }, (o) => [o['spec']]);
   store.addIndex('EndpointSlice', SLICE_OWNER_INDEX, (o: KObject) => {
     const labels = o.metadata.labels;
     const svc = labels?.[LABEL_SERVICE_NAME];
     const by = labels?.[LABEL_MANAGED_BY];
     if (!svc || !by) return [];
     return [sliceIndexKey(o.metadata.namespace ?? 'default', svc, by)];
-  });
+  }, (o) => [o.metadata.labels]);
 }
 
 export function sliceIndexKey(namespace: string, serviceName: string, managedBy: string): string {

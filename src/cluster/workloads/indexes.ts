@@ -9,13 +9,19 @@ export const ORPHAN_INDEX = 'workloads/orphans';
 
 const installed = new WeakMap<Store, Set<string>>();
 
-function once(store: Store, kind: string, name: string, fn: (o: KObject) => readonly string[]): void {
+function once(
+  store: Store,
+  kind: string,
+  name: string,
+  fn: (o: KObject) => readonly string[],
+  inputs: (o: KObject) => readonly unknown[],
+): void {
   let s = installed.get(store);
   if (!s) installed.set(store, (s = new Set()));
   const key = `${kind}/${name}`;
   if (s.has(key)) return;
   s.add(key);
-  store.addIndex(kind, name, fn);
+  store.addIndex(kind, name, fn, inputs);
 }
 
 const byNamespace = (o: KObject) => [o.metadata.namespace ?? 'default'];
@@ -23,19 +29,22 @@ const byController = (o: KObject) => {
   const ref = o.metadata.ownerReferences?.find((r) => r.controller);
   return ref ? [ref.uid] : [];
 };
+// What each index reads: a namespace never changes; controller refs only with ownerReferences.
+const noInputs = () => [];
+const ownerInputs = (o: KObject) => [o.metadata.ownerReferences];
 const orphanByNamespace = (o: KObject) =>
   o.metadata.ownerReferences?.some((r) => r.controller) ? [] : [o.metadata.namespace ?? 'default'];
 
 export function indexByNamespace(store: Store, kind: string): void {
-  once(store, kind, NS_INDEX, byNamespace);
+  once(store, kind, NS_INDEX, byNamespace, noInputs);
 }
 
 export function indexByController(store: Store, kind: string): void {
-  once(store, kind, CONTROLLER_INDEX, byController);
+  once(store, kind, CONTROLLER_INDEX, byController, ownerInputs);
 }
 
 export function indexOrphans(store: Store, kind: string): void {
-  once(store, kind, ORPHAN_INDEX, orphanByNamespace);
+  once(store, kind, ORPHAN_INDEX, orphanByNamespace, ownerInputs);
 }
 
 export function inNamespace<T extends KObject>(store: Store, kind: string, ns: string): T[] {

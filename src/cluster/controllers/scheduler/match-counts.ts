@@ -1,0 +1,105 @@
+// Running counts of the pods that match a spreading selector, per node and per zone, kept up to
+// date as pods are placed and leave, so spreading never recounts a ReplicaSet's pods per cycle.
+// A count is built from the pod label index the first time a selector is asked for; after that
+// every placement updates the counts whose selector it matches (found through the selector's
+// first matchLabels pair, which a matching pod must carry).
+import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
+import type { Store } from '../../store.js';
+import { matchesSelector } from '../../labels.js';
+import type { SchedulerCache } from './cache.js';
+import { forEachAssignedMatching } from './matching.js';
+
+export class MatchCounts {
+  /** node slot → matching pods on it (read per node per cycle, hence an array) */
+  perSlot: Uint16Array;
+  /** slots where perSlot is not zero */
+  readonly occupied = new Set<number>();
+  /** zone label value ('' when the node has none) → matching pods */
+  readonly perZone = new Map<string, number>();
+
+  constructor(
+    readonly namespace: string,
+    readonly selector: LabelSelector,
+    readonly bucket: string,
+    slots: number,
+  ) {
+    this.perSlot = new Uint16Array(Math.max(16, slots));
+  }
+
+  /** Make perSlot long enough to be read at any slot below `slots`. */
+  ensure(slots: number): void {
+    if (slots <= this.perSlot.length) return;
+    const grown = new Uint16Array(Math.max(slots, this.perSlot.length * 2));
+    grown.set(this.perSlot);
+    this.perSlot = grown;
+  }
+
+  add(slot: number, zone: string | undefined, delta: number): void {
+    this.ensure(slot + 1);
+    const n = Math.max(0, Math.min(0xffff, this.perSlot[slot]! + delta));
+    this.perSlot[slot] = n;
+    if (n === 0) this.occupied.delete(slot);
+    else this.occupied.add(slot);
+    if (zone === undefined) return;
+    const z = (this.perZone.get(zone) ?? 0) + delta;
+    if (z <= 0) this.perZone.delete(zone);
+    else this.perZone.set(zone, z);
+  }
+
+  /** Matching pods on the node in `slot`. */
+  at(slot: number): number {
+    return slot < this.perSlot.length ? this.perSlot[slot]! : 0;
+  }
+}
+
+const MAX_TRACKED = 4096;
+
+export class MatchCountIndex {
+  private readonly bySignature = new Map<string, MatchCounts>();
+  private readonly buckets = new Map<string, Set<MatchCounts>>();
+  private generation = -1;
+
+  /** The counts for a selector in a namespace; `signature` identifies the selector. */
+  get(store: Store, cache: SchedulerCache, namespace: string, selector: LabelSelector, signature: string): MatchCounts {
+    if (this.generation !== cache.topologyGeneration) {
+      // Nodes came, went or changed labels: zones of placed pods may have moved.
+      this.clear();
+      this.generation = cache.topologyGeneration;
+    }
+    const sig = `${namespace}\0${signature}`;
+    let m = this.bySignature.get(sig);
+    if (m) return m;
+    if (this.bySignature.size >= MAX_TRACKED) this.clear();
+    const ml = selector.matchLabels ?? {};
+    const first = Object.keys(ml).sort()[0];
+    const bucket = first === undefined ? `${namespace}/` : `${namespace}/${first}=${ml[first]}`;
+    m = new MatchCounts(namespace, selector, bucket, cache.slots.length);
+    const counts = m;
+    forEachAssignedMatching(store, cache, namespace, selector, false, (rec) => {
+      const info = cache.info(rec.node);
+      if (info) counts.add(info.slot, info.node ? info.zone ?? '' : undefined, 1);
+    });
+    this.bySignature.set(sig, m);
+    let b = this.buckets.get(bucket);
+    if (!b) this.buckets.set(bucket, (b = new Set()));
+    b.add(m);
+    return m;
+  }
+
+  /** A pod started (+1) or stopped (-1) counting on the node in `slot`. */
+  podChanged(namespace: string, labels: Readonly<Record<string, string>> | undefined, slot: number, zone: string | undefined, delta: number): void {
+    if (this.bySignature.size === 0) return;
+    const visit = (bucket: string) => {
+      const b = this.buckets.get(bucket);
+      if (!b) return;
+      for (const m of b) if (matchesSelector(m.selector, labels)) m.add(slot, zone, delta);
+    };
+    visit(`${namespace}/`);
+    if (labels) for (const k in labels) visit(`${namespace}/${k}=${labels[k]}`);
+  }
+
+  clear(): void {
+    this.bySignature.clear();
+    this.buckets.clear();
+  }
+}
