@@ -1,5 +1,6 @@
 // npm run bench — every benchmark at the scale its issue names. `--quick` for a smoke run.
 import { benchCluster } from './cluster.js';
+import { benchRouting } from './routing.js';
 
 const quick = process.argv.includes('--quick');
 
@@ -15,3 +16,5 @@ print(
   `Converge: ${scale.nodes} nodes, ${scale.services * scale.podsPerService} pods, ${scale.services} Services (targets: < 15 s, < 3 GiB, churn < 1 ms)`,
   benchCluster(scale),
 );
+
+print('Routing: longest-prefix match on 10,000 routes, trie vs linear reference (target: ≥ 1,000,000 lookups/s)', { ...benchRouting({ quick }) });
