@@ -1,0 +1,1337 @@
+// The netfilter evaluator: walks a packet through the hooks in kernel order and returns every
+// possible outcome with its exact probability.
+//
+//   from an interface: PREROUTING (raw, conntrack, mangle, nat) -> routing ->
+//       INPUT (mangle, filter, security, nat) | FORWARD (mangle, filter, security) -> POSTROUTING (mangle, nat)
+//   locally generated: OUTPUT (raw, conntrack, mangle, nat, filter, security) -> rerouting ->
+//       POSTROUTING (mangle, nat) [-> loopback: PREROUTING (raw, mangle), INPUT (mangle, filter, security)]
+//
+// Only the first packet of a connection traverses the nat table; later packets get the
+// connection's NAT applied and replies get it undone. `-m statistic --mode random` is a branch
+// point: the walk takes the first alternative and leaves a snapshot of its state at the start of
+// that rule, from which the other alternative is resumed later (depth first, so outcomes come out
+// in rule order). Each outcome's probability is the exact product of its choices (see
+// probability.ts). `recent` and `nth` are stateful: each path reads the state as it was and records
+// its own changes, which `commit` applies for the path taken.
+//
+// Two modes share the walk: 'linear' matches every rule in order with the reference interpreter
+// (match-ref.ts) and is the semantic reference; 'fast' uses compiled rules and indexed dispatch
+// chains (compile.ts). A property test checks they agree.
+import type { Diagnostic } from '../../manifest/diagnostic.js';
+import { InputError } from '../../manifest/diagnostic.js';
+import {
+  copyPacket,
+  invertTuple,
+  packetTuple,
+  rewritePacket,
+  TCP_ACK,
+  TCP_FIN,
+  TCP_RST,
+  TCP_SYN,
+  type FlowTuple,
+  type Packet,
+  type PacketConntrack,
+} from '../../net/packet.js';
+import { buildChainIndex, compileRule, type ChainIndex, type CompiledRule } from './compile.js';
+import { Conntrack, type ConntrackEntry } from './conntrack.js';
+import { IpsetStore } from './ipset.js';
+import { ctStateBits, ruleMatches, type MatchEnv } from './match-ref.js';
+import { F_CT, freezeCt, IMPURE, memoHit, ruleReads, type MemoEntry, type StepDef } from './memo.js';
+import { type Chain, type Hook, type RecentMatch, type Rule, type Ruleset, type StatisticMatch, type TableName, type TargetData } from './model.js';
+import { NodeModel, type NodeNetwork, type RouteResult } from './node.js';
+import { canonicalRuleText } from './print.js';
+import { complement, kernelProbability, mul, ONE, type Fraction } from './probability.js';
+import { recentMatches, RecentView, type RecentEntry, type RecentState } from './recent.js';
+
+export interface NetfilterOptions {
+  readonly node: NodeNetwork;
+  readonly ipsets?: IpsetStore;
+  /** 'fast': compiled rules and indexed dispatch chains (default). 'linear': the reference first-match walk. */
+  readonly mode?: 'fast' | 'linear';
+  /** Probabilities as written in the rules (default), or as the kernel quantises them (P rounded to 1/2^31). */
+  readonly probability?: 'as-written' | 'kernel';
+  /** Refuse to enumerate more outcomes than this (default 100,000). */
+  readonly maxOutcomes?: number;
+}
+
+export interface Injection {
+  /** The packet arrives on `packet.inInterface` (PREROUTING first), or a local process sends it (OUTPUT first). */
+  readonly from: 'interface' | 'local';
+  /** Virtual time in seconds (for `recent`); default: the evaluator's clock. */
+  readonly now?: number;
+}
+
+export type Verdict = 'ACCEPT' | 'DROP' | 'REJECT' | 'NO_ROUTE';
+
+export interface TraceStep {
+  readonly hook: Hook;
+  readonly table: TableName;
+  readonly chain: string;
+  readonly kind: 'rule' | 'policy';
+  /** Rule position in the chain, 0-based; -1 for the policy. */
+  readonly index: number;
+  readonly rule?: Rule;
+  /** `-A CHAIN ...` as iptables-save prints the rule, or `-P CHAIN POLICY`. */
+  readonly text: string;
+  /** As the kernel trace names it: CONTINUE, JUMP:X, GOTO:X, RETURN, ACCEPT, DROP; and REJECT. */
+  readonly verdict: string;
+  /** The packet after this step. */
+  readonly packet: Packet;
+  /** The packet this step saw (differs from `packet` only for NAT and MARK steps). */
+  readonly input: Packet;
+}
+
+export interface Choice {
+  readonly rule: Rule;
+  /** The statistic match fired (before any `!`). */
+  readonly taken: boolean;
+  /** Probability of firing. */
+  readonly p: Fraction;
+}
+
+export interface Outcome {
+  /** Exact probability of this path. */
+  readonly probability: Fraction;
+  /** The same as a float. */
+  readonly probabilityValue: number;
+  readonly choices: readonly Choice[];
+  readonly verdict: Verdict;
+  /** For ACCEPT: delivered to a local socket, forwarded out an interface, or sent by the node out an interface. */
+  readonly delivery?: 'local' | 'forward' | 'output';
+  readonly outInterface?: string;
+  readonly rejectWith?: string;
+  /** The packet as it leaves (all NAT applied), with its conntrack view. */
+  readonly packet: Packet;
+  readonly trace: readonly TraceStep[];
+  /** NAT chose a source port the kernel may pick differently (--random, --random-fully, a clash). */
+  readonly sourcePortMayVary: boolean;
+  /** LOG / NFLOG lines emitted on the way. */
+  readonly logs: readonly string[];
+}
+
+export interface Evaluation {
+  readonly outcomes: readonly Outcome[];
+}
+
+const MAX_DEPTH = 64;
+const MAX_STEPS = 100_000;
+const MEMO_ENTRIES = 16;
+
+// Target codes of compiled rules.
+const T_NONE = 0;
+const T_ACCEPT = 1;
+const T_DROP = 2;
+const T_REJECT = 3;
+const T_RETURN = 4;
+const T_JUMP = 5;
+const T_GOTO = 6;
+const T_NAT = 7;
+const T_MARK = 8;
+const T_CONNMARK = 9;
+const T_LOG = 10;
+const T_NOTRACK = 11;
+const T_NOP = 12;
+
+// Results of a table traversal.
+const R_CONTINUE = 0;
+const R_DROP = 1;
+const R_REJECT = 2;
+
+const HOOKS: readonly Hook[] = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
+const H_PRE = 0;
+const H_IN = 1;
+const H_FWD = 2;
+const H_OUT = 3;
+const H_POST = 4;
+const RAW = 0;
+const MANGLE = 1;
+const NAT = 2;
+const FILTER = 3;
+const SECURITY = 4;
+
+// The walk as a stage machine, so that a walk can be resumed in the middle (after a branch).
+const S_DONE = 0;
+// from an interface
+const S_PRE_RAW = 1;
+const S_PRE_CT = 2;
+const S_PRE_MANGLE = 3;
+const S_PRE_NAT = 4;
+const S_ROUTE = 5;
+const S_FWD_MANGLE = 6;
+const S_FWD_FILTER = 7;
+const S_FWD_SECURITY = 8;
+const S_IN_MANGLE = 9;
+const S_IN_FILTER = 10;
+const S_IN_SECURITY = 11;
+const S_IN_NAT = 12;
+// locally generated
+const S_OUT_ROUTE = 13;
+const S_OUT_RAW = 14;
+const S_OUT_CT = 15;
+const S_OUT_MANGLE = 16;
+const S_OUT_NAT = 17;
+const S_OUT_FILTER = 18;
+const S_OUT_SECURITY = 19;
+const S_OUT_REROUTE = 20;
+// both
+const S_POST_MANGLE = 21;
+const S_POST_NAT = 22;
+const S_POST_DONE = 23;
+// loopback of locally generated packets
+const S_LO_PRE_RAW = 24;
+const S_LO_PRE_MANGLE = 25;
+const S_LO_IN_MANGLE = 26;
+const S_LO_IN_FILTER = 27;
+const S_LO_IN_SECURITY = 28;
+
+/** Table stages: [hook, table, next stage, nat hook]. */
+const TABLE_STAGES: Readonly<Record<number, readonly [number, number, number, boolean]>> = {
+  [S_PRE_RAW]: [H_PRE, RAW, S_PRE_CT, false],
+  [S_PRE_MANGLE]: [H_PRE, MANGLE, S_PRE_NAT, false],
+  [S_PRE_NAT]: [H_PRE, NAT, S_ROUTE, true],
+  [S_FWD_MANGLE]: [H_FWD, MANGLE, S_FWD_FILTER, false],
+  [S_FWD_FILTER]: [H_FWD, FILTER, S_FWD_SECURITY, false],
+  [S_FWD_SECURITY]: [H_FWD, SECURITY, S_POST_MANGLE, false],
+  [S_IN_MANGLE]: [H_IN, MANGLE, S_IN_FILTER, false],
+  [S_IN_FILTER]: [H_IN, FILTER, S_IN_SECURITY, false],
+  [S_IN_SECURITY]: [H_IN, SECURITY, S_IN_NAT, false],
+  [S_IN_NAT]: [H_IN, NAT, S_DONE, true],
+  [S_OUT_RAW]: [H_OUT, RAW, S_OUT_CT, false],
+  [S_OUT_MANGLE]: [H_OUT, MANGLE, S_OUT_NAT, false],
+  [S_OUT_NAT]: [H_OUT, NAT, S_OUT_FILTER, true],
+  [S_OUT_FILTER]: [H_OUT, FILTER, S_OUT_SECURITY, false],
+  [S_OUT_SECURITY]: [H_OUT, SECURITY, S_OUT_REROUTE, false],
+  [S_POST_MANGLE]: [H_POST, MANGLE, S_POST_NAT, false],
+  [S_POST_NAT]: [H_POST, NAT, S_POST_DONE, true],
+  [S_LO_PRE_RAW]: [H_PRE, RAW, S_LO_PRE_MANGLE, false],
+  [S_LO_PRE_MANGLE]: [H_PRE, MANGLE, S_LO_IN_MANGLE, false],
+  [S_LO_IN_MANGLE]: [H_IN, MANGLE, S_LO_IN_FILTER, false],
+  [S_LO_IN_FILTER]: [H_IN, FILTER, S_LO_IN_SECURITY, false],
+  [S_LO_IN_SECURITY]: [H_IN, SECURITY, S_DONE, false],
+};
+const STAGE_TABLE: (readonly [number, number, number, boolean] | undefined)[] = [];
+for (const [k, v] of Object.entries(TABLE_STAGES)) STAGE_TABLE[Number(k)] = v;
+
+class Step implements TraceStep {
+  /** The previous step of this path (steps form a persistent list shared by branches). */
+  prev: Step | Segment | undefined = undefined;
+  constructor(
+    readonly hook: Hook,
+    /** The rule, or undefined for the policy of `policyOf`. */
+    readonly cr: CRule | undefined,
+    readonly policyOf: CChain | undefined,
+    readonly verdict: string,
+    readonly packet: Packet,
+    private readonly family: 4 | 6,
+    private readonly before?: Packet,
+  ) {}
+  get input(): Packet {
+    return this.before ?? this.packet;
+  }
+  get kind(): 'rule' | 'policy' {
+    return this.cr ? 'rule' : 'policy';
+  }
+  get rule(): Rule | undefined {
+    return this.cr?.rule;
+  }
+  get table(): TableName {
+    return this.cr ? this.cr.rule.table : this.policyOf!.table;
+  }
+  get chain(): string {
+    return this.cr ? this.cr.rule.chain : this.policyOf!.chain.name;
+  }
+  get index(): number {
+    return this.cr ? this.cr.index : -1;
+  }
+  get text(): string {
+    return this.cr ? canonicalRuleText(this.cr.rule, this.family) : `-P ${this.chain} ${this.verdict}`;
+  }
+  toJSON(): object {
+    return { hook: this.hook, table: this.table, chain: this.chain, kind: this.kind, index: this.index, text: this.text, verdict: this.verdict };
+  }
+}
+
+/** The steps of a cached traversal, replayed for another packet; expanded when the trace is read. */
+class Segment {
+  prev: Step | Segment | undefined = undefined;
+  constructor(
+    readonly hook: Hook,
+    readonly defs: readonly StepDef[],
+    readonly packet: Packet,
+    readonly family: 4 | 6,
+  ) {}
+  expand(out: TraceStep[]): void {
+    for (const d of this.defs) out.push(new Step(this.hook, d.rule as CRule | undefined, d.policyOf as CChain | undefined, d.verdict, this.packet, this.family));
+  }
+}
+
+/** Persistent lists: paths share their common prefix. */
+type StepNode = Step | Segment;
+interface ChoiceNode {
+  readonly choice: Choice;
+  readonly prev: ChoiceNode | undefined;
+}
+
+/** A compiled rule: its matcher (fast mode), target code and resolved jump. */
+class CRule {
+  constructor(
+    readonly rule: Rule,
+    readonly index: number,
+    readonly fn: CompiledRule | undefined,
+    /** Packet fields the conditions read (memo.ts), or IMPURE. */
+    readonly reads: number,
+    readonly code: number,
+    readonly data: TargetData | undefined,
+    readonly jump: CChain | undefined,
+    readonly verdict: string,
+    /** Has a random statistic match: a branch point. */
+    readonly random: boolean,
+    /** The first random match comes before any other stateful match: the state at the choice is the state at the rule's start. */
+    readonly forkable: boolean,
+  ) {}
+}
+
+/** A chain with its compiled rules and index, built on first use. */
+class CChain {
+  rules: CRule[] | undefined;
+  index: ChainIndex | null | undefined;
+  constructor(
+    readonly table: TableName,
+    readonly chain: Chain,
+  ) {}
+}
+
+interface WalkCt {
+  untracked: boolean;
+  state: 'NEW' | 'ESTABLISHED' | 'RELATED';
+  direction: 'ORIGINAL' | 'REPLY';
+  original: FlowTuple;
+  reply: FlowTuple;
+  snat: boolean;
+  dnat: boolean;
+  seenReply: boolean;
+  assured: boolean;
+  confirmed: boolean;
+  mark: number;
+  /** First packet of the connection: the nat table is traversed. */
+  isNew: boolean;
+  entry: ConntrackEntry | undefined;
+}
+
+interface Effects {
+  readonly recent: ReadonlyMap<string, Map<string, RecentEntry>> | undefined;
+  readonly nth: ReadonlyMap<StatisticMatch, number> | undefined;
+  readonly ct: WalkCt | undefined;
+  readonly now: number;
+}
+
+class OutcomeImpl implements Outcome {
+  private exact: Fraction | undefined;
+  private withCt: Packet | undefined;
+  private flat: readonly TraceStep[] | undefined;
+  private choiceList: readonly Choice[] | undefined;
+  constructor(
+    private readonly choiceNodes: ChoiceNode | undefined,
+    readonly probabilityValue: number,
+    readonly verdict: Verdict,
+    private readonly last: Packet,
+    private readonly steps: StepNode | undefined,
+    readonly sourcePortMayVary: boolean,
+    readonly logs: readonly string[],
+    readonly effects: Effects,
+    readonly delivery: 'local' | 'forward' | 'output' | undefined,
+    readonly outInterface: string | undefined,
+    readonly rejectWith: string | undefined,
+  ) {}
+  get choices(): readonly Choice[] {
+    if (!this.choiceList) {
+      const out: Choice[] = [];
+      for (let n = this.choiceNodes; n; n = n.prev) out.push(n.choice);
+      this.choiceList = out.reverse();
+    }
+    return this.choiceList;
+  }
+  get trace(): readonly TraceStep[] {
+    if (!this.flat) {
+      const items: (Step | Segment)[] = [];
+      for (let n = this.steps; n; n = n.prev) items.push(n);
+      const out: TraceStep[] = [];
+      for (let i = items.length - 1; i >= 0; i--) {
+        const s = items[i]!;
+        if (s instanceof Segment) s.expand(out);
+        else out.push(s);
+      }
+      this.flat = out;
+    }
+    return this.flat;
+  }
+  get packet(): Packet {
+    if (!this.withCt) {
+      const ct = this.effects.ct;
+      if (ct) {
+        const q = copyPacket(this.last);
+        q.ct = packetConntrack(ct);
+        this.withCt = q;
+      } else this.withCt = this.last;
+    }
+    return this.withCt;
+  }
+  get probability(): Fraction {
+    if (!this.exact) {
+      let f = ONE;
+      for (const c of this.choices) f = mul(f, c.taken ? c.p : complement(c.p));
+      this.exact = f;
+    }
+    return this.exact;
+  }
+}
+
+const NO_LOGS: readonly string[] = [];
+
+interface Frame {
+  readonly c: CChain;
+  readonly pos: number;
+  readonly cand: readonly number[] | undefined;
+}
+
+/** The state of a walk at the start of a branching rule, to resume the other alternatives from. */
+interface Snapshot {
+  readonly stage: number;
+  readonly p: Packet;
+  readonly route: RouteResult | undefined;
+  readonly route0: RouteResult | undefined;
+  readonly before: Packet | undefined;
+  readonly ct: WalkCt | undefined;
+  readonly notrack: boolean;
+  readonly forwarded: boolean;
+  readonly steps: StepNode | undefined;
+  readonly choices: ChoiceNode | undefined;
+  readonly probabilityValue: number;
+  readonly logs: string[] | undefined;
+  readonly recent: Map<string, Map<string, RecentEntry>> | undefined;
+  readonly nth: Map<StatisticMatch, number> | undefined;
+  readonly mayVary: boolean;
+  readonly stepCount: number;
+  // The table traversal in progress, positioned at the branching rule.
+  readonly hook: number;
+  readonly base: CChain;
+  readonly c: CChain;
+  readonly pos: number;
+  readonly cand: readonly number[] | undefined;
+  readonly stack: readonly Frame[];
+  readonly tp: Packet;
+  readonly troute: RouteResult | undefined;
+}
+
+interface Alternative {
+  readonly snap: Snapshot;
+  /** Decisions for the choices of the snapshot's rule, in order; the last is the alternative. */
+  readonly forced: readonly boolean[];
+}
+
+/** One path through the hooks. Alternatives at branch points go to `pending`. */
+class Walk implements MatchEnv {
+  readonly node: NodeModel;
+  readonly ipsets: IpsetStore;
+  stage = S_DONE;
+  /** The packet between stages. */
+  p!: Packet;
+  route: RouteResult | undefined = undefined;
+  route0: RouteResult | undefined = undefined;
+  before: Packet | undefined = undefined;
+  ct: WalkCt | undefined = undefined;
+  notrack = false;
+  forwarded = false;
+  steps: StepNode | undefined = undefined;
+  choices: ChoiceNode | undefined = undefined;
+  probabilityValue = 1;
+  logs: string[] | undefined = undefined;
+  recentView: RecentView | undefined = undefined;
+  nth: Map<StatisticMatch, number> | undefined = undefined;
+  mayVary = false;
+  stepCount = 0;
+  rejectWith = '';
+  // Memo bookkeeping of the current table traversal (fast mode).
+  reads = 0;
+  pure = false;
+  lookups: (ChainIndex | readonly number[])[] | undefined = undefined;
+  // The traversal in progress (kept current at branching rules, for snapshots).
+  tHook = 0;
+  tBase: CChain | undefined = undefined;
+  tChain: CChain | undefined = undefined;
+  tPos = 0;
+  tCand: readonly number[] | undefined = undefined;
+  tStack: Frame[] = [];
+  tP!: Packet;
+  tRoute: RouteResult | undefined = undefined;
+  currentRule: Rule | undefined = undefined;
+  // Branching: the snapshot at the start of the current branching rule, the decisions forced on
+  // its choices, and the choices taken in it so far.
+  ruleSnap: Snapshot | undefined = undefined;
+  forced: readonly boolean[] = [];
+  forcedPos = 0;
+  ruleTaken: boolean[] = [];
+  /** Set when this walk resumes a snapshot: the stage's traversal continues from it. */
+  resume: Snapshot | undefined = undefined;
+
+  constructor(
+    private readonly nf: Netfilter,
+    readonly now: number,
+    private readonly pending: Alternative[],
+  ) {
+    this.node = nf.node;
+    this.ipsets = nf.ipsets;
+  }
+
+  statistic(m: StatisticMatch): boolean {
+    if (m.mode === 'nth') {
+      const counters = (this.nth ??= new Map());
+      const old = counters.get(m) ?? this.nf.nthCount(m);
+      const next = old === m.every - 1 ? 0 : old + 1;
+      counters.set(m, next);
+      return (next === 0) !== m.invert;
+    }
+    let fired: boolean;
+    if (this.nf.kernelProbabilities) {
+      const p = kernelProbability(m.probability);
+      if (p.num === 0n) fired = false;
+      else if (p.num >= p.den) fired = true;
+      else fired = this.choose(p, Number(p.num) / Number(p.den));
+    } else if (m.certainty === 0) fired = false;
+    else if (m.certainty === 1) fired = true;
+    else fired = this.choose(m.probability, m.probabilityValue);
+    return fired !== m.invert;
+  }
+
+  /** A choice that fires with probability p: forced when resuming, else true with the alternative left for later. */
+  private choose(p: Fraction, pv: number): boolean {
+    let fired: boolean;
+    if (this.forcedPos < this.forced.length) fired = this.forced[this.forcedPos++]!;
+    else {
+      fired = true;
+      const snap = (this.ruleSnap ??= this.nf.snapshot(this));
+      this.pending.push({ snap, forced: [...this.ruleTaken, false] });
+    }
+    this.ruleTaken.push(fired);
+    this.choices = { choice: { rule: this.currentRule!, taken: fired, p }, prev: this.choices };
+    this.probabilityValue *= fired ? pv : 1 - pv;
+    return fired;
+  }
+
+  recent(m: RecentMatch, p: Packet): boolean {
+    const view = (this.recentView ??= new RecentView(this.nf.recentState));
+    return recentMatches(m, p, this.now, view, this.forwarded);
+  }
+
+  push(item: Step | Segment): void {
+    item.prev = this.steps;
+    this.steps = item;
+  }
+}
+
+/** A node's netfilter: ruleset, ipsets, conntrack and match state, and the evaluator over them. */
+export class Netfilter {
+  readonly node: NodeModel;
+  readonly ipsets: IpsetStore;
+  readonly conntrack = new Conntrack();
+  readonly recentState: RecentState = new Map();
+  readonly kernelProbabilities: boolean;
+  /** Virtual time in seconds, used when an injection gives none. */
+  now = 0;
+  private readonly fast: boolean;
+  private readonly maxOutcomes: number;
+  private readonly nthState = new Map<StatisticMatch, number>();
+  private readonly family: 4 | 6;
+  /** Compiled chains by table, and the base chain of each (hook, table): base[hook][table]. */
+  private readonly chains = new Map<TableName, Map<string, CChain>>();
+  private readonly base: (CChain | undefined)[][];
+  /** Cached pure traversals per [hook][table], most recent first. */
+  private readonly memo: MemoEntry[][][] = HOOKS.map(() => [[], [], [], [], []]);
+
+  constructor(
+    readonly ruleset: Ruleset,
+    options: NetfilterOptions,
+  ) {
+    this.node = new NodeModel(options.node);
+    this.ipsets = options.ipsets ?? new IpsetStore();
+    this.fast = (options.mode ?? 'fast') === 'fast';
+    this.kernelProbabilities = options.probability === 'kernel';
+    this.maxOutcomes = options.maxOutcomes ?? 100_000;
+    this.family = ruleset.family;
+    const problems: Diagnostic[] = [];
+    for (const table of ruleset.tables.values()) {
+      const byName = new Map<string, CChain>();
+      for (const chain of table.chains.values()) {
+        byName.set(chain.name, new CChain(table.name, chain));
+        for (const rule of chain.rules) {
+          for (const m of rule.matches) {
+            if (m.data.kind === 'set' && !this.ipsets.has(m.data.name))
+              problems.push({ severity: 'error', line: rule.line, message: `-m set: set "${m.data.name}" does not exist`, hint: 'load it with the ipset save text' });
+          }
+        }
+      }
+      this.chains.set(table.name, byName);
+    }
+    if (problems.length) throw new InputError(problems);
+    const tables: readonly TableName[] = ['raw', 'mangle', 'nat', 'filter', 'security'];
+    this.base = HOOKS.map((hook) => tables.map((t) => this.chains.get(t)?.get(hook)));
+  }
+
+  nthCount(m: StatisticMatch): number {
+    // libxt_statistic starts the counter at (every - 1) - packet, so that --packet p fires first on packet p (0-based).
+    return this.nthState.get(m) ?? (m.mode === 'nth' ? m.every - 1 - m.packet : 0);
+  }
+
+  /** Every outcome of sending `packet`, with exact probabilities summing to 1. */
+  evaluate(packet: Packet, injection: Injection): Evaluation {
+    if (packet.family !== this.family) throw new Error(`IPv${packet.family} packet given to an IPv${this.family} ruleset`);
+    if (injection.from === 'interface' && packet.inInterface === undefined) throw new Error('a packet arriving from an interface needs inInterface');
+    const now = injection.now ?? this.now;
+    const outcomes: Outcome[] = [];
+    const pending: Alternative[] = [];
+    const first = new Walk(this, now, pending);
+    if (injection.from === 'interface') {
+      first.p = packet.outInterface !== undefined ? withInterfaces(packet, packet.inInterface, undefined, packet.ttl) : packet;
+      first.stage = S_PRE_RAW;
+    } else {
+      first.p = packet.inInterface !== undefined ? withInterfaces(packet, undefined, packet.outInterface, packet.ttl) : packet;
+      first.stage = S_OUT_ROUTE;
+    }
+    outcomes.push(this.run(first));
+    // Depth first: the alternatives of the latest choices first, so outcomes follow rule order.
+    while (pending.length) {
+      const alt = pending.pop()!;
+      outcomes.push(this.run(this.resumeWalk(alt, now, pending)));
+      if (outcomes.length > this.maxOutcomes) throw new Error(`more than ${this.maxOutcomes} outcomes; the ruleset branches too much`);
+    }
+    return { outcomes };
+  }
+
+  /** Apply the state changes of an outcome (the path the packet took): conntrack entry, recent lists, nth counters. */
+  commit(outcome: Outcome): void {
+    const e = (outcome as OutcomeImpl).effects;
+    if (e.recent) for (const [name, t] of e.recent) this.recentState.set(name, t);
+    if (e.nth) for (const [m, v] of e.nth) this.nthState.set(m, v);
+    const ct = e.ct;
+    if (ct && !ct.untracked) {
+      if (ct.isNew && outcome.verdict === 'ACCEPT') {
+        this.conntrack.insert({
+          original: ct.original,
+          reply: ct.reply,
+          snat: ct.snat,
+          dnat: ct.dnat,
+          seenReply: false,
+          assured: false,
+          mark: ct.mark,
+          created: e.now,
+          lastSeen: e.now,
+        });
+      } else if (ct.entry) {
+        ct.entry.mark = ct.mark;
+        ct.entry.lastSeen = e.now;
+        if (ct.direction === 'REPLY' && outcome.verdict === 'ACCEPT') {
+          if (ct.entry.seenReply) ct.entry.assured = true;
+          ct.entry.seenReply = true;
+        }
+      }
+    }
+  }
+
+  /**
+   * Evaluate and commit one outcome: `choose` gets the outcomes and returns the index taken
+   * (default: the only one, else an error). Returns the outcome taken.
+   */
+  send(packet: Packet, injection: Injection, choose?: (outcomes: readonly Outcome[]) => number): Outcome {
+    const { outcomes } = this.evaluate(packet, injection);
+    let i = 0;
+    if (choose) i = choose(outcomes);
+    else if (outcomes.length !== 1) throw new Error(`packet has ${outcomes.length} possible outcomes; pass a chooser`);
+    const o = outcomes[i];
+    if (!o) throw new Error(`no outcome ${i}`);
+    this.commit(o);
+    return o;
+  }
+
+  /** A chooser that samples by probability with a uniform random number in [0, 1). */
+  static sampler(random: () => number): (outcomes: readonly Outcome[]) => number {
+    return (outcomes) => {
+      let r = random();
+      for (let i = 0; i < outcomes.length; i++) {
+        r -= outcomes[i]!.probabilityValue;
+        if (r < 0) return i;
+      }
+      return outcomes.length - 1;
+    };
+  }
+
+  // ---------------------------------------------------------------- branching
+
+  /** The walk's state as it was at the start of the current rule (see CRule.forkable). */
+  snapshot(w: Walk): Snapshot {
+    const view = w.recentView;
+    let recent: Map<string, Map<string, RecentEntry>> | undefined;
+    if (view && view.changed.size) {
+      recent = new Map();
+      for (const [k, t] of view.changed) recent.set(k, new Map(t));
+    }
+    return {
+      stage: w.stage,
+      p: w.p,
+      route: w.route,
+      route0: w.route0,
+      before: w.before,
+      ct: w.ct && copyCt(w.ct),
+      notrack: w.notrack,
+      forwarded: w.forwarded,
+      steps: w.steps,
+      choices: w.choices,
+      probabilityValue: w.probabilityValue,
+      logs: w.logs && [...w.logs],
+      recent,
+      nth: w.nth && new Map(w.nth),
+      mayVary: w.mayVary,
+      stepCount: w.stepCount,
+      hook: w.tHook,
+      base: w.tBase!,
+      c: w.tChain!,
+      pos: w.tPos,
+      cand: w.tCand,
+      stack: [...w.tStack],
+      tp: w.tP,
+      troute: w.tRoute,
+    };
+  }
+
+  private resumeWalk(alt: Alternative, now: number, pending: Alternative[]): Walk {
+    const s = alt.snap;
+    const w = new Walk(this, now, pending);
+    w.stage = s.stage;
+    w.p = s.p;
+    w.route = s.route;
+    w.route0 = s.route0;
+    w.before = s.before;
+    w.ct = s.ct && copyCt(s.ct);
+    w.notrack = s.notrack;
+    w.forwarded = s.forwarded;
+    w.steps = s.steps;
+    w.choices = s.choices;
+    w.probabilityValue = s.probabilityValue;
+    w.logs = s.logs && [...s.logs];
+    if (s.recent) {
+      w.recentView = new RecentView(this.recentState);
+      for (const [k, t] of s.recent) w.recentView.adopt(k, new Map(t));
+    }
+    w.nth = s.nth && new Map(s.nth);
+    w.mayVary = s.mayVary;
+    w.stepCount = s.stepCount;
+    w.ruleSnap = s;
+    w.forced = alt.forced;
+    w.resume = s;
+    return w;
+  }
+
+  // ---------------------------------------------------------------- the walk
+
+  private run(w: Walk): Outcome {
+    for (;;) {
+      const st = STAGE_TABLE[w.stage];
+      if (st) {
+        const [hook, table, next, nat] = st;
+        let r: number;
+        if (w.resume) r = this.resumeTable(w);
+        else if (nat) r = this.natHook(w, hook);
+        else r = this.runTable(w, hook, table);
+        if (r !== R_CONTINUE) return this.finish(w, r);
+        w.stage = next;
+        continue;
+      }
+      switch (w.stage) {
+        case S_DONE:
+          return this.finish(w, R_CONTINUE, 'local', undefined);
+        case S_PRE_CT:
+          w.ct = this.lookupConntrack(w, w.p);
+          w.stage = S_PRE_MANGLE;
+          break;
+        case S_ROUTE: {
+          const route = this.node.route(w.p);
+          if (!route) return this.outcome(w, 'NO_ROUTE', undefined, undefined);
+          if (route.local) {
+            if (w.p.outInterface !== undefined) w.p = withInterfaces(w.p, w.p.inInterface, undefined, w.p.ttl);
+            w.stage = S_IN_MANGLE;
+          } else {
+            // ip_forward decrements the TTL before the FORWARD hook.
+            w.p = withInterfaces(w.p, w.p.inInterface, route.outInterface, w.p.ttl > 0 ? w.p.ttl - 1 : 0);
+            w.forwarded = true;
+            w.route = route;
+            w.stage = S_FWD_MANGLE;
+          }
+          break;
+        }
+        case S_OUT_ROUTE: {
+          const route0 = this.node.route(w.p);
+          if (!route0) return this.outcome(w, 'NO_ROUTE', undefined, undefined);
+          w.route0 = route0;
+          w.p = withInterfaces(w.p, undefined, route0.local ? 'lo' : route0.outInterface, w.p.ttl);
+          w.stage = S_OUT_RAW;
+          break;
+        }
+        case S_OUT_CT:
+          w.ct = this.lookupConntrack(w, w.p);
+          w.before = w.p;
+          w.stage = S_OUT_MANGLE;
+          break;
+        case S_OUT_REROUTE: {
+          // The kernel reroutes when the destination or the mark changed (ip_route_me_harder).
+          let route1: RouteResult | undefined = w.route0;
+          const b = w.before!;
+          if (w.p.dst !== b.dst || w.p.mark !== b.mark) route1 = this.node.route(w.p);
+          if (!route1) return this.outcome(w, 'NO_ROUTE', undefined, undefined);
+          w.route = route1;
+          w.p = withInterfaces(w.p, undefined, route1.local ? 'lo' : route1.outInterface, w.p.ttl);
+          w.stage = S_POST_MANGLE;
+          break;
+        }
+        case S_POST_DONE: {
+          const route = w.route!;
+          if (w.forwarded) return this.finish(w, R_CONTINUE, 'forward', route.outInterface);
+          if (!route.local) return this.finish(w, R_CONTINUE, 'output', route.outInterface);
+          // Loopback: back in through PREROUTING and INPUT; the connection is confirmed now, so the
+          // nat table is not traversed again.
+          if (w.ct) w.ct.isNew = false;
+          w.p = withInterfaces(w.p, 'lo', undefined, w.p.ttl);
+          w.stage = S_LO_PRE_RAW;
+          break;
+        }
+        default:
+          throw new Error(`bad walk stage ${w.stage}`);
+      }
+    }
+  }
+
+  private finish(w: Walk, r: number, delivery?: 'local' | 'forward' | 'output', outInterface?: string): Outcome {
+    if (r === R_CONTINUE) return this.outcome(w, 'ACCEPT', delivery, outInterface ?? w.p.outInterface);
+    return this.outcome(w, r === R_DROP ? 'DROP' : 'REJECT', undefined, undefined);
+  }
+
+  private outcome(w: Walk, verdict: Verdict, delivery: 'local' | 'forward' | 'output' | undefined, outInterface: string | undefined): Outcome {
+    const view = w.recentView;
+    const effects: Effects = { recent: view && view.changed.size ? view.changed : undefined, nth: w.nth, ct: w.ct, now: w.now };
+    return new OutcomeImpl(
+      w.choices,
+      w.probabilityValue,
+      verdict,
+      w.p,
+      w.steps,
+      w.mayVary,
+      w.logs ?? NO_LOGS,
+      effects,
+      delivery,
+      outInterface,
+      verdict === 'REJECT' ? w.rejectWith : undefined,
+    );
+  }
+
+  // ---------------------------------------------------------------- conntrack and NAT
+
+  private lookupConntrack(w: Walk, p: Packet): WalkCt | undefined {
+    if (w.notrack) {
+      const t = packetTuple(p);
+      return walkCt(true, 'NEW', 'ORIGINAL', t, invertTuple(t), false, false, false, false, false, 0, false, undefined);
+    }
+    const given = p.ct;
+    if (given) {
+      // The caller states the connection: use it as given.
+      if (given.state === 'INVALID') return undefined;
+      const untracked = given.state === 'UNTRACKED';
+      const state = given.state === 'UNTRACKED' ? 'NEW' : given.state;
+      const isNew = !untracked && given.state === 'NEW' && !given.confirmed;
+      return walkCt(untracked, state, given.direction, given.original, given.reply, given.snat, given.dnat, given.seenReply, given.assured, given.confirmed, given.mark, isNew, undefined);
+    }
+    const t = packetTuple(p);
+    const found = this.conntrack.size === 0 ? undefined : this.conntrack.lookup(t);
+    if (found) {
+      const e = found.entry;
+      const state = found.direction === 'REPLY' || e.seenReply ? 'ESTABLISHED' : 'NEW';
+      return walkCt(false, state, found.direction, e.original, e.reply, e.snat, e.dnat, e.seenReply, e.assured, true, e.mark, false, e);
+    }
+    if (!startsConnection(p)) return undefined;
+    return walkCt(false, 'NEW', 'ORIGINAL', t, invertTuple(t), false, false, false, false, false, 0, true, undefined);
+  }
+
+  /** The nat table at a hook for a new connection, or the recorded NAT for an existing one. */
+  private natHook(w: Walk, hook: number): number {
+    const ct = w.ct;
+    if (!ct || ct.untracked) return R_CONTINUE;
+    if (ct.isNew) return this.runTable(w, hook, NAT);
+    const p = w.p;
+    const target = ct.direction === 'ORIGINAL' ? ct.reply : ct.original;
+    if (hook === H_PRE || hook === H_OUT) {
+      // Destination manipulation: the packet must look like the inverse of the other direction.
+      if (target.src !== p.dst || target.sport !== p.dport) w.p = rewritePacket(p, { dst: target.src, dport: target.sport });
+    } else if (target.dst !== p.src || target.dport !== p.sport) w.p = rewritePacket(p, { src: target.dst, sport: target.dport });
+    return R_CONTINUE;
+  }
+
+  private applyNat(w: Walk, t: TargetData, p: Packet, route: RouteResult | undefined): Packet | undefined {
+    const ct = w.ct!;
+    switch (t.kind) {
+      case 'DNAT':
+      case 'REDIRECT': {
+        let dst = p.dst;
+        let dstN: number | bigint | undefined;
+        let dport = p.dport;
+        if (t.kind === 'DNAT') {
+          if (t.range.minAddr !== undefined) {
+            dst = t.range.minAddr;
+            dstN = t.range.minAddrN;
+            if (t.range.maxAddr !== t.range.minAddr) w.mayVary = true;
+          }
+        } else {
+          const a = p.inInterface === undefined ? (p.family === 4 ? '127.0.0.1' : '::1') : this.node.interfaceAddress(p.inInterface, p.family);
+          if (a === undefined) return undefined;
+          dst = a;
+        }
+        // The kernel keeps the port when it lies in the range, else picks one in it.
+        if (t.range.minPort !== undefined && hasPorts(p) && !(p.dport >= t.range.minPort && p.dport <= t.range.maxPort!)) {
+          dport = t.range.minPort;
+          if (t.range.maxPort !== t.range.minPort) w.mayVary = true;
+        }
+        const out = rewritePacket(p, dstN === undefined ? { dst, dport } : { dst, dstN, dport });
+        ct.reply = tuple(ct.reply.proto, out.dst, out.dport, ct.reply.dst, ct.reply.dport);
+        if (out.dst !== p.dst || out.dport !== p.dport) ct.dnat = true;
+        return out;
+      }
+      case 'SNAT':
+      case 'MASQUERADE': {
+        let src: string | undefined;
+        if (t.kind === 'SNAT') {
+          src = t.range.minAddr ?? p.src;
+          if (t.range.maxAddr !== t.range.minAddr) w.mayVary = true;
+        } else {
+          src = route?.source ?? (p.outInterface !== undefined ? this.node.interfaceAddress(p.outInterface, p.family, p.dstN) : undefined);
+          if (src === undefined) return undefined; // MASQUERADE without an address drops the packet
+        }
+        let sport = p.sport;
+        if (hasPorts(p)) {
+          if (t.range.minPort !== undefined && !(sport >= t.range.minPort && sport <= t.range.maxPort!)) {
+            sport = t.range.minPort;
+            w.mayVary = true;
+          }
+          if (t.random || t.randomFully) w.mayVary = true;
+          sport = this.freePort(ct, src, sport, t.range.minPort, t.range.maxPort, w);
+        }
+        const out = rewritePacket(p, { src, sport });
+        ct.reply = tuple(ct.reply.proto, ct.reply.src, ct.reply.sport, out.src, out.sport);
+        if (out.src !== p.src || out.sport !== p.sport) ct.snat = true;
+        return out;
+      }
+      default:
+        return p;
+    }
+  }
+
+  /** Keep the source port unless the resulting reply tuple is taken; then take the next free one. */
+  private freePort(ct: WalkCt, src: string, sport: number, min: number | undefined, max: number | undefined, w: Walk): number {
+    if (this.conntrack.size === 0) return sport;
+    const lo = min ?? (sport < 512 ? 1 : sport < 1024 ? 600 : 1024);
+    const hi = max ?? (sport < 512 ? 511 : sport < 1024 ? 1023 : 65535);
+    let port = sport;
+    for (let tries = 0; tries <= hi - lo; tries++) {
+      if (!this.conntrack.inUse(tuple(ct.reply.proto, ct.reply.src, ct.reply.sport, src, port))) {
+        if (port !== sport) w.mayVary = true;
+        return port;
+      }
+      port = port >= hi ? lo : port + 1;
+    }
+    return sport;
+  }
+
+  // ---------------------------------------------------------------- chains
+
+  private compileChain(c: CChain): CRule[] {
+    const byName = this.chains.get(c.table)!;
+    const out: CRule[] = [];
+    c.chain.rules.forEach((rule, i) => {
+      const data = rule.target?.data;
+      let code = T_NONE;
+      let jump: CChain | undefined;
+      let verdict = 'CONTINUE';
+      if (data) {
+        switch (data.kind) {
+          case 'ACCEPT':
+            code = T_ACCEPT;
+            verdict = 'ACCEPT';
+            break;
+          case 'DROP':
+          case 'QUEUE': // no queue reader: the packet is dropped
+            code = T_DROP;
+            verdict = 'DROP';
+            break;
+          case 'REJECT':
+            code = T_REJECT;
+            verdict = 'REJECT';
+            break;
+          case 'RETURN':
+            code = T_RETURN;
+            verdict = 'RETURN';
+            break;
+          case 'jump':
+          case 'goto':
+            code = data.kind === 'jump' ? T_JUMP : T_GOTO;
+            jump = byName.get(data.chain);
+            if (!jump) throw new Error(`chain ${data.chain} does not exist in table ${c.table}`);
+            verdict = `${data.kind === 'jump' ? 'JUMP' : 'GOTO'}:${data.chain}`;
+            break;
+          case 'DNAT':
+          case 'SNAT':
+          case 'MASQUERADE':
+          case 'REDIRECT':
+            code = T_NAT;
+            verdict = 'ACCEPT';
+            break;
+          case 'MARK':
+            code = T_MARK;
+            break;
+          case 'CONNMARK':
+            code = T_CONNMARK;
+            break;
+          case 'LOG':
+          case 'NFLOG':
+            code = T_LOG;
+            break;
+          case 'NOTRACK':
+            code = T_NOTRACK;
+            break;
+          case 'CT':
+            code = data.notrack ? T_NOTRACK : T_NOP;
+            break;
+          case 'TRACE':
+          case 'TCPMSS':
+            code = T_NOP;
+            break;
+        }
+      }
+      let random = false;
+      let forkable = true;
+      for (const m of rule.matches) {
+        const d = m.data;
+        if (d.kind === 'statistic' && d.mode === 'random') {
+          random = true;
+          break;
+        }
+        if (d.kind === 'statistic' || d.kind === 'recent') forkable = false;
+      }
+      out.push(new CRule(rule, i, this.fast ? compileRule(rule) : undefined, this.fast ? ruleReads(rule) : IMPURE, code, data, jump, verdict, random, random && forkable));
+    });
+    return out;
+  }
+
+  private enter(w: Walk, c: CChain, p: Packet): readonly number[] | undefined {
+    if (!this.fast) return undefined;
+    if (c.index === undefined) c.index = buildChainIndex(c.chain) ?? null;
+    if (!c.index) return undefined;
+    const cand = c.index.candidates(p);
+    (w.lookups ??= []).push(c.index, cand);
+    return cand;
+  }
+
+  /** Traverse one table's base chain at a hook on `w.p`, leaving the packet after it in `w.p`. */
+  private runTable(w: Walk, hook: number, table: number): number {
+    const base = this.base[hook]![table];
+    if (!base) return R_CONTINUE;
+    const p0 = w.p;
+    const route = table === NAT ? w.route : undefined;
+    if (!this.fast) return this.traverse(w, hook, base, p0, route, undefined);
+    const entries = this.memo[hook]![table]!;
+    for (let k = 0; k < entries.length; k++) {
+      const e = entries[k]!;
+      if (memoHit(e, p0, w.ct)) {
+        if (e.steps.length) w.push(new Segment(HOOKS[hook]!, e.steps, p0, this.family));
+        if (e.result === R_REJECT) w.rejectWith = e.rejectWith;
+        return e.result;
+      }
+    }
+    w.reads = 0;
+    w.pure = true;
+    w.lookups = undefined;
+    const firstSteps = w.steps;
+    const ctBefore = w.ct;
+    const result = this.traverse(w, hook, base, p0, route, undefined);
+    if (w.pure && w.p === p0 && w.ct === ctBefore) {
+      // A pure traversal changed neither the packet nor the connection: the view is still as it was.
+      const defs: StepDef[] = [];
+      for (let n = w.steps; n !== firstSteps; n = n!.prev) {
+        const st = n as Step;
+        defs.push({ rule: st.cr, policyOf: st.policyOf, verdict: st.verdict });
+      }
+      defs.reverse();
+      const entry: MemoEntry = {
+        reads: w.reads,
+        packet: p0,
+        ctBits: ctStateBits(ctBefore),
+        ct: w.reads & F_CT ? freezeCt(ctBefore) : undefined,
+        lookups: w.lookups ?? NO_LOOKUPS,
+        result,
+        rejectWith: w.rejectWith,
+        steps: defs,
+      };
+      entries.unshift(entry);
+      if (entries.length > MEMO_ENTRIES) entries.pop();
+    }
+    return result;
+  }
+
+  /** Continue the traversal a snapshot was taken in, from its branching rule. */
+  private resumeTable(w: Walk): number {
+    const s = w.resume!;
+    w.resume = undefined;
+    w.pure = false;
+    return this.traverse(w, s.hook, s.base, s.tp, s.troute, s);
+  }
+
+  private traverse(w: Walk, hook: number, base: CChain, p0: Packet, route: RouteResult | undefined, resume: Snapshot | undefined): number {
+    const hookName = HOOKS[hook]!;
+    const tableName = base.table;
+    const family = this.family;
+    const fast = this.fast;
+    let p = p0;
+    const stack: Frame[] = resume ? [...resume.stack] : [];
+    let c = resume ? resume.c : base;
+    let rules = (c.rules ??= this.compileChain(c));
+    let cand = resume ? resume.cand : this.enter(w, c, p);
+    let pos = resume ? resume.pos : 0;
+    let resuming = !!resume;
+    for (;;) {
+      let i: number;
+      if (cand) i = pos < cand.length ? cand[pos]! : -1;
+      else i = pos < rules.length ? pos : -1;
+      if (i < 0) {
+        // End of chain: implicit return, or the policy of the base chain.
+        const frame = stack.pop();
+        if (!frame) return this.policy(w, hookName, base, p);
+        c = frame.c;
+        rules = c.rules!;
+        pos = frame.pos;
+        cand = frame.cand;
+        continue;
+      }
+      const cr = rules[i]!;
+      if (cr.random) {
+        // A branch point: remember where we are, so the other alternatives can resume here.
+        if (resuming) resuming = false; // the snapshot and forced decisions are already set
+        else {
+          w.ruleSnap = undefined;
+          w.forced = NO_FORCED;
+          w.forcedPos = 0;
+        }
+        w.ruleTaken = [];
+        w.tHook = hook;
+        w.tBase = base;
+        w.tChain = c;
+        w.tPos = pos;
+        w.tCand = cand;
+        w.tStack = stack;
+        w.tP = p;
+        w.tRoute = route;
+        w.p = p;
+        if (!cr.forkable) w.ruleSnap ??= this.snapshot(w);
+      }
+      pos++;
+      if (++w.stepCount > MAX_STEPS) throw new Error('rule traversal did not terminate (loop in the ruleset?)');
+      w.currentRule = cr.rule;
+      if (fast) {
+        if (cr.reads === IMPURE) w.pure = false;
+        else w.reads |= cr.reads;
+        if (!cr.fn!(p, w)) continue;
+      } else if (!ruleMatches(cr.rule, p, w)) continue;
+      if (cr.code >= T_NAT && cr.code !== T_NOP) w.pure = false;
+      const pin = p;
+      switch (cr.code) {
+        case T_NONE:
+        case T_NOP:
+          break;
+        case T_ACCEPT:
+          w.push(new Step(hookName, cr, undefined, cr.verdict, p, family));
+          w.p = p;
+          return R_CONTINUE;
+        case T_DROP:
+          w.push(new Step(hookName, cr, undefined, cr.verdict, p, family));
+          w.p = p;
+          return R_DROP;
+        case T_REJECT:
+          w.push(new Step(hookName, cr, undefined, cr.verdict, p, family));
+          w.rejectWith = (cr.data as { with: string }).with;
+          w.p = p;
+          return R_REJECT;
+        case T_RETURN: {
+          w.push(new Step(hookName, cr, undefined, cr.verdict, p, family));
+          const frame = stack.pop();
+          if (!frame) return this.policy(w, hookName, base, p);
+          c = frame.c;
+          rules = c.rules!;
+          pos = frame.pos;
+          cand = frame.cand;
+          continue;
+        }
+        case T_JUMP:
+        case T_GOTO: {
+          w.push(new Step(hookName, cr, undefined, cr.verdict, p, family));
+          if (cr.code === T_JUMP) {
+            stack.push({ c, pos, cand });
+            if (stack.length > MAX_DEPTH) throw new Error(`chain nesting deeper than ${MAX_DEPTH} at ${cr.jump!.chain.name}`);
+          }
+          c = cr.jump!;
+          rules = (c.rules ??= this.compileChain(c));
+          cand = this.enter(w, c, p);
+          pos = 0;
+          continue;
+        }
+        case T_NAT: {
+          const ct = w.ct;
+          if (!ct || !ct.isNew || tableName !== 'nat') {
+            w.push(new Step(hookName, cr, undefined, 'ACCEPT', p, family));
+            w.p = p;
+            return R_CONTINUE;
+          }
+          const out = this.applyNat(w, cr.data!, p, route);
+          if (!out) {
+            w.push(new Step(hookName, cr, undefined, 'DROP', p, family));
+            w.p = p;
+            return R_DROP;
+          }
+          w.push(new Step(hookName, cr, undefined, 'ACCEPT', out, family, p));
+          w.p = out;
+          return R_CONTINUE;
+        }
+        case T_MARK: {
+          const t = cr.data as { value: number; mask: number };
+          const mark = ((p.mark & ~t.mask) ^ t.value) >>> 0;
+          if (mark !== p.mark) p = withMark(p, mark);
+          break;
+        }
+        case T_CONNMARK: {
+          const t = cr.data as Extract<TargetData, { kind: 'CONNMARK' }>;
+          const ct = w.ct;
+          if (ct && !ct.untracked) {
+            if (t.mode === 'set') ct.mark = ((ct.mark & ~t.mask) ^ t.value) >>> 0;
+            else if (t.mode === 'save') ct.mark = ((ct.mark & ~t.ctmask) ^ (p.mark & t.nfmask)) >>> 0;
+            else {
+              const mark = ((p.mark & ~t.nfmask) ^ (ct.mark & t.ctmask)) >>> 0;
+              if (mark !== p.mark) p = withMark(p, mark);
+            }
+          }
+          break;
+        }
+        case T_LOG: {
+          const t = cr.data!;
+          const line =
+            t.kind === 'LOG'
+              ? `${t.prefix}IN=${p.inInterface ?? ''} OUT=${p.outInterface ?? ''} SRC=${p.src} DST=${p.dst} PROTO=${p.proto.toUpperCase()} SPT=${p.sport} DPT=${p.dport}`
+              : `nflog group ${(t as { group: number }).group}: ${(t as { prefix: string }).prefix}SRC=${p.src} DST=${p.dst} PROTO=${p.proto.toUpperCase()} SPT=${p.sport} DPT=${p.dport}`;
+          (w.logs ??= []).push(line);
+          break;
+        }
+        case T_NOTRACK:
+          w.notrack = true;
+          break;
+      }
+      w.push(new Step(hookName, cr, undefined, 'CONTINUE', p, family, p !== pin ? pin : undefined));
+    }
+  }
+
+  private policy(w: Walk, hook: Hook, base: CChain, p: Packet): number {
+    const policy = base.chain.policy ?? 'ACCEPT';
+    w.push(new Step(hook, undefined, base, policy, p, this.family));
+    w.p = p;
+    return policy === 'ACCEPT' ? R_CONTINUE : R_DROP;
+  }
+}
+
+const NO_FORCED: readonly boolean[] = [];
+const NO_LOOKUPS: readonly (ChainIndex | readonly number[])[] = [];
+
+function walkCt(
+  untracked: boolean,
+  state: WalkCt['state'],
+  direction: WalkCt['direction'],
+  original: FlowTuple,
+  reply: FlowTuple,
+  snat: boolean,
+  dnat: boolean,
+  seenReply: boolean,
+  assured: boolean,
+  confirmed: boolean,
+  mark: number,
+  isNew: boolean,
+  entry: ConntrackEntry | undefined,
+): WalkCt {
+  return { untracked, state, direction, original, reply, snat, dnat, seenReply, assured, confirmed, mark, isNew, entry };
+}
+
+/** An explicit copy (object spread of this shape is slow in V8). */
+function copyCt(c: WalkCt): WalkCt {
+  return walkCt(c.untracked, c.state, c.direction, c.original, c.reply, c.snat, c.dnat, c.seenReply, c.assured, c.confirmed, c.mark, c.isNew, c.entry);
+}
+
+function withInterfaces(p: Packet, inInterface: string | undefined, outInterface: string | undefined, ttl: number): Packet {
+  const q = copyPacket(p);
+  q.inInterface = inInterface;
+  q.outInterface = outInterface;
+  q.ttl = ttl;
+  return q;
+}
+
+function withMark(p: Packet, mark: number): Packet {
+  const q = copyPacket(p);
+  q.mark = mark;
+  return q;
+}
+
+function tuple(proto: FlowTuple['proto'], src: string, sport: number, dst: string, dport: number): FlowTuple {
+  return { proto, src, sport, dst, dport };
+}
+
+function hasPorts(p: Packet): boolean {
+  return p.proto === 'tcp' || p.proto === 'udp' || p.proto === 'sctp';
+}
+
+/** Whether a packet without a conntrack entry may start one (else conntrack calls it INVALID). */
+function startsConnection(p: Packet): boolean {
+  if (p.proto === 'tcp') {
+    const f = p.tcpFlags;
+    if (f & TCP_RST) return false;
+    if (f & TCP_SYN) return !(f & (TCP_ACK | TCP_FIN));
+    return (f & TCP_ACK) !== 0; // nf_conntrack_tcp_loose=1 picks up established streams
+  }
+  if (p.proto === 'icmp') return p.icmpType === undefined || p.icmpType === 8 || p.icmpType === 13;
+  if (p.proto === 'icmpv6') return p.icmpType === undefined || p.icmpType === 128;
+  return true;
+}
+
+function packetConntrack(ct: WalkCt): PacketConntrack {
+  return {
+    state: ct.untracked ? 'UNTRACKED' : ct.state,
+    direction: ct.direction,
+    original: ct.original,
+    reply: ct.reply,
+    seenReply: ct.seenReply,
+    assured: ct.assured,
+    confirmed: ct.confirmed,
+    snat: ct.snat,
+    dnat: ct.dnat,
+    mark: ct.mark,
+  };
+}
+
+/** The reply a destination would send to a delivered outcome (ports swapped, SYN+ACK for TCP). */
+export function replyPacket(outcome: Outcome): Packet {
+  const p = outcome.packet;
+  const q = copyPacket(rewritePacket(p, { src: p.dst, sport: p.dport, dst: p.src, dport: p.sport }));
+  q.tcpFlags = p.proto === 'tcp' ? TCP_SYN | TCP_ACK : 0;
+  q.mark = 0;
+  q.ttl = 64;
+  q.ct = undefined;
+  q.inInterface = outcome.delivery === 'local' ? undefined : outcome.outInterface;
+  q.outInterface = undefined;
+  return q;
+}
