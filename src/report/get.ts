@@ -203,6 +203,80 @@ const ingressPrinter: Printer = {
   wideRow: () => [],
 };
 
+type Workload = KObject & {
+  spec?: { replicas?: number; selector?: { matchLabels?: Record<string, string> }; template?: { spec?: { containers?: { name: string; image?: string }[]; nodeSelector?: Record<string, string> } }; completions?: number };
+  status?: Record<string, number | undefined> & { conditions?: { type: string; status: string }[] };
+};
+
+function containersAndImages(o: Workload): string[] {
+  const cs = o.spec?.template?.spec?.containers ?? [];
+  return [cs.map((c) => c.name).join(','), cs.map((c) => c.image ?? '').join(',')];
+}
+
+function workloadSelector(o: Workload): string {
+  return formatSelector(o.spec?.selector as Parameters<typeof formatSelector>[0]);
+}
+
+const n = (v: number | undefined) => String(v ?? 0);
+
+const deploymentPrinter: Printer = {
+  columns: ['NAME', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'AGE'],
+  wide: ['CONTAINERS', 'IMAGES', 'SELECTOR'],
+  row(o, age) {
+    const d = o as Workload;
+    return [d.metadata.name!, `${n(d.status?.['readyReplicas'])}/${n(d.spec?.replicas ?? 1)}`, n(d.status?.['updatedReplicas']), n(d.status?.['availableReplicas']), age];
+  },
+  wideRow: (o) => [...containersAndImages(o as Workload), workloadSelector(o as Workload)],
+};
+
+const replicaSetPrinter: Printer = {
+  columns: ['NAME', 'DESIRED', 'CURRENT', 'READY', 'AGE'],
+  wide: ['CONTAINERS', 'IMAGES', 'SELECTOR'],
+  row(o, age) {
+    const r = o as Workload;
+    return [r.metadata.name!, n(r.spec?.replicas ?? 1), n(r.status?.['replicas']), n(r.status?.['readyReplicas']), age];
+  },
+  wideRow: (o) => [...containersAndImages(o as Workload), workloadSelector(o as Workload)],
+};
+
+const statefulSetPrinter: Printer = {
+  columns: ['NAME', 'READY', 'AGE'],
+  wide: ['CONTAINERS', 'IMAGES'],
+  row: (o, age) => [o.metadata.name!, `${n((o as Workload).status?.['readyReplicas'])}/${n((o as Workload).spec?.replicas ?? 1)}`, age],
+  wideRow: (o) => containersAndImages(o as Workload),
+};
+
+const daemonSetPrinter: Printer = {
+  columns: ['NAME', 'DESIRED', 'CURRENT', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'NODE SELECTOR', 'AGE'],
+  wide: ['CONTAINERS', 'IMAGES', 'SELECTOR'],
+  row(o, age) {
+    const d = o as Workload;
+    const st = d.status ?? {};
+    const ns = d.spec?.template?.spec?.nodeSelector;
+    return [d.metadata.name!, n(st['desiredNumberScheduled']), n(st['currentNumberScheduled']), n(st['numberReady']), n(st['updatedNumberScheduled']), n(st['numberAvailable']), ns ? formatSelector(ns) : '<none>', age];
+  },
+  wideRow: (o) => [...containersAndImages(o as Workload), workloadSelector(o as Workload)],
+};
+
+const jobPrinter: Printer = {
+  columns: ['NAME', 'STATUS', 'COMPLETIONS', 'AGE'],
+  wide: ['CONTAINERS', 'IMAGES', 'SELECTOR'],
+  row(o, age) {
+    const j = o as Workload;
+    const cond = (t: string) => j.status?.conditions?.some((c) => c.type === t && c.status === 'True');
+    const status = cond('Complete') ? 'Complete' : cond('Failed') ? 'Failed' : 'Running';
+    return [j.metadata.name!, status, `${n(j.status?.['succeeded'])}/${n(j.spec?.completions ?? 1)}`, age];
+  },
+  wideRow: (o) => [...containersAndImages(o as Workload), workloadSelector(o as Workload)],
+};
+
+const namespacePrinter: Printer = {
+  columns: ['NAME', 'STATUS', 'AGE'],
+  wide: [],
+  row: (o, age) => [o.metadata.name!, o.metadata.deletionTimestamp ? 'Terminating' : 'Active', age],
+  wideRow: () => [],
+};
+
 function firstThree(list: string[], none: string): string {
   if (list.length === 0) return none;
   const shown = list.slice(0, 3).join(',');
@@ -216,4 +290,10 @@ const PRINTERS: Record<string, Printer> = {
   EndpointSlice: endpointSlicePrinter,
   Endpoints: endpointsPrinter,
   Ingress: ingressPrinter,
+  Deployment: deploymentPrinter,
+  ReplicaSet: replicaSetPrinter,
+  StatefulSet: statefulSetPrinter,
+  DaemonSet: daemonSetPrinter,
+  Job: jobPrinter,
+  Namespace: namespacePrinter,
 };

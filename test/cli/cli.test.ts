@@ -152,3 +152,17 @@ describe('kubepath get', () => {
     expect(r.err).toMatch(/--at: "soon" is not a duration/);
   });
 });
+
+describe('kubepath get (workloads)', () => {
+  it('shows the rollout: the new ReplicaSet owns all replicas and the old one is scaled to 0', async () => {
+    const r = await kubepath('get', 'rs', 'scenarios/rolling-update.yaml', '--at', '60s', '-n', 'shop', '-o', 'wide');
+    const rows = r.out.trim().split('\n').slice(1).map((l) => l.split(/\s+/));
+    const byImage = Object.fromEntries(rows.map((c) => [c[6], c.slice(1, 4).join(' ')]));
+    expect(byImage).toEqual({ 'nginx:1.27': '3 3 3', 'nginx:1.26': '0 0 0' });
+  });
+
+  it('prints deployments with READY n/m and the updated and available counts', async () => {
+    const r = await kubepath('get', 'deployments', 'scenarios/rolling-update.yaml', '--at', '60s', '-n', 'shop');
+    expect(r.out).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\nweb\s+3\/3\s+3\s+3\s+60s$/);
+  });
+});
