@@ -163,6 +163,6 @@ describe('kubepath get (workloads)', () => {
 
   it('prints deployments with READY n/m and the updated and available counts', async () => {
     const r = await kubepath('get', 'deployments', 'scenarios/rolling-update.yaml', '--at', '60s', '-n', 'shop');
-    expect(r.out).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\nweb\s+3\/3\s+3\s+3\s+60s$/);
+    expect(r.out.trim()).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\nweb\s+3\/3\s+3\s+3\s+60s$/);
   });
 });
