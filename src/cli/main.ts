@@ -9,6 +9,8 @@ import { runScenario, runUntil, startSimulation } from '../scenario/runner.js';
 import { renderRunJson, renderRunText } from '../report/run.js';
 import { GET_KINDS, renderGet, type GetFormat } from '../report/get.js';
 import type { Scenario } from '../scenario/types.js';
+import { rulesCommand } from './rules.js';
+import { traceDumpCommand } from './trace-dump.js';
 
 interface Io {
   out(s: string): void;
@@ -75,6 +77,49 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
           (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
         );
         io.out(renderGet(kind, objects, o.output, clock.now(), !o.namespace));
+      },
+    );
+
+  program
+    .command('rules')
+    .description(`print a node's kube-proxy rules as iptables-save (or ipvsadm -Sn, ipset save and iptables-save) would`)
+    .argument('<scenario>', 'a Scenario file, or a manifest file or folder')
+    .requiredOption('--node <name>', 'the node whose rules to print')
+    .addOption(new Option('--mode <mode>', `kube-proxy mode (default: the profile's)`).choices(['iptables', 'ipvs']))
+    .option('--at <time>', 'virtual time to stop at (e.g. 90s, 2m); default 0s, after the manifests converge', '0s')
+    .option('--profile <file>', 'use this Profile instead of the scenario\'s', collect, [])
+    .option('--seed <n>', 'seed for every random choice (overrides the scenario)', parseSeed)
+    .action((path: string, o: { node: string; mode?: string; at: string; profile: string[]; seed?: number }) => {
+      io.out(rulesCommand(path, o));
+    });
+
+  program
+    .command('trace')
+    .description('trace a packet: every path it can take, with exact probabilities')
+    .argument('[scenario]', 'a Scenario file (not yet: use --iptables-save)')
+    .option('--iptables-save <file>', `a node's iptables-save output (legacy or nft backend) to trace through`)
+    .option('--from <src>', 'the source: ip/ADDR')
+    .option('--to <dst>', 'the destination: tcp://IP:PORT or udp://IP:PORT')
+    .option('--node-ip <ip>', `one of the node's own addresses (repeat for each)`, collect, [])
+    .option('--in-interface <name>', 'the interface a packet from elsewhere arrives on', 'eth0')
+    .option('--ipset-save <file>', 'ipset save output, for rules that match ipsets')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(
+      (
+        scenario: string | undefined,
+        o: { iptablesSave?: string; from?: string; to?: string; nodeIp: string[]; inInterface: string; ipsetSave?: string; output: string },
+      ) => {
+        if (!o.iptablesSave) {
+          throw new InputError([
+            {
+              severity: 'error',
+              field: '--iptables-save',
+              message: scenario ? 'tracing through a scenario is not available yet' : 'nothing to trace through',
+              hint: `pass --iptables-save FILE (a node's iptables-save output)`,
+            },
+          ]);
+        }
+        io.out(traceDumpCommand({ ...o, iptablesSave: o.iptablesSave }));
       },
     );
 

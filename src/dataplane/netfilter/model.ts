@@ -2,7 +2,7 @@
 // It knows nothing of Kubernetes. The ruleset keeps its source lines as written (for the exact
 // printer); rules have a structured form (for the evaluator and the canonical, iptables-save-like
 // printer).
-import type { AddressFamily, L4Protocol } from '../../net/packet.js';
+import type { AddressFamily } from '../../net/packet.js';
 import type { Fraction } from './probability.js';
 
 export type TableName = 'raw' | 'mangle' | 'nat' | 'filter' | 'security';
@@ -362,36 +362,4 @@ export interface Ruleset {
   readonly family: AddressFamily;
   readonly tables: Map<TableName, Table>;
   readonly source: readonly SourceLine[];
-}
-
-export function protocolOf(n: number): L4Protocol | undefined {
-  switch (n) {
-    case 6:
-      return 'tcp';
-    case 17:
-      return 'udp';
-    case 132:
-      return 'sctp';
-    case 1:
-      return 'icmp';
-    case 58:
-      return 'icmpv6';
-    default:
-      return undefined;
-  }
-}
-
-export function protocolNumber(p: L4Protocol): number {
-  switch (p) {
-    case 'tcp':
-      return 6;
-    case 'udp':
-      return 17;
-    case 'sctp':
-      return 132;
-    case 'icmp':
-      return 1;
-    case 'icmpv6':
-      return 58;
-  }
 }
