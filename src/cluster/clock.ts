@@ -6,6 +6,9 @@ export class Clock {
   private nowMs: number;
   private seq = 0;
   private heap: Timer[] = [];
+  /** The last second rfc3339() formatted, and its text (most calls fall in the current second). */
+  private textSecond = NaN;
+  private text = '';
 
   constructor(readonly epochMs: number = Date.UTC(2026, 0, 1)) {
     this.nowMs = epochMs;
@@ -23,7 +26,14 @@ export class Clock {
 
   /** RFC 3339 with second precision, as the API server writes timestamps. */
   rfc3339(ms: number = this.nowMs): string {
-    return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+    const second = Math.floor(ms / 1000);
+    if (second !== this.textSecond) {
+      // slice + 'Z' rather than replace(): the same text, built flat.
+      const iso = new Date(second * 1000).toISOString();
+      this.text = iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z`.trim() : iso;
+      this.textSecond = second;
+    }
+    return this.text;
   }
 
   /** Run `fire` once virtual time reaches now + delaySeconds. */

@@ -6,7 +6,7 @@ import { Store } from './store.js';
 import { WorkQueue } from './workqueue.js';
 import type { Controller, ControllerContext, ClusterEvent } from './controller.js';
 import type { ClusterConfig } from './config.js';
-import { objectRef, type KObject } from './object.js';
+import { flat, objectRef, type KObject } from './object.js';
 import { installPodIndexes } from './podindex.js';
 
 export interface ClusterOptions {
@@ -110,6 +110,7 @@ export class Cluster {
   }
 
   private record(source: string, object: KObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
-    this.events.push({ t: this.clock.elapsedSeconds(), type, reason, object: objectRef(object), message, source });
+    // Events are kept for the whole run: store their texts flat (see object.ts flat()).
+    this.events.push({ t: this.clock.elapsedSeconds(), type, reason, object: flat(objectRef(object)), message: flat(message), source });
   }
 }

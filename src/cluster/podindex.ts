@@ -2,30 +2,46 @@
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
 import type { Store } from './store.js';
-import type { KObject } from './object.js';
-import { matchesMap, matchesSelector } from './labels.js';
+import { flat, type KObject } from './object.js';
+import { matchesMap, matchesSelector, type Labels } from './labels.js';
 
 export const POD_LABEL_INDEX = 'labels';
 export const POD_NODE_INDEX = 'node';
 export const POD_OWNER_INDEX = 'owner';
 
+const bucketsByLabels = new WeakMap<object, { namespace: string; buckets: readonly string[] }>();
+const bucketsByNamespace = new Map<string, readonly string[]>();
+
+/**
+ * `ns/`, then `ns/key=value` for each label in order: where the pod label index files a pod, and
+ * the buckets selector indexes look in. Pods of one template share their labels object, so the
+ * list is made once per labels object (callers must not change it).
+ */
+export function labelBuckets(namespace: string, labels: Labels): readonly string[] {
+  if (!labels) {
+    let b = bucketsByNamespace.get(namespace);
+    if (!b) bucketsByNamespace.set(namespace, (b = [flat(`${namespace}/`)]));
+    return b;
+  }
+  const hit = bucketsByLabels.get(labels);
+  if (hit && hit.namespace === namespace) return hit.buckets;
+  const buckets = [flat(`${namespace}/`)];
+  for (const k in labels) buckets.push(flat(`${namespace}/${k}=${labels[k]}`));
+  bucketsByLabels.set(labels, { namespace, buckets });
+  return buckets;
+}
+
 /** Files Pods by `ns/key=value` for each label, by `ns/` for the namespace, by node and by controller uid. */
 export function installPodIndexes(store: Store): void {
-  store.addIndex('Pod', POD_LABEL_INDEX, (o: KObject) => {
-    const ns = o.metadata.namespace ?? 'default';
-    const out = [`${ns}/`];
-    const labels = o.metadata.labels;
-    if (labels) for (const k in labels) out.push(`${ns}/${k}=${labels[k]}`);
-    return out;
-  }, (o) => [o.metadata.labels]);
+  store.addIndex('Pod', POD_LABEL_INDEX, (o: KObject) => labelBuckets(o.metadata.namespace ?? 'default', o.metadata.labels), (o) => o.metadata.labels);
   store.addIndex('Pod', POD_NODE_INDEX, (o: KObject) => {
     const n = (o as Pod).spec?.nodeName;
     return n ? [n] : [];
-  }, (o) => [o['spec']]);
+  }, (o) => o['spec']);
   store.addIndex('Pod', POD_OWNER_INDEX, (o: KObject) => {
     const ref = o.metadata.ownerReferences?.find((r) => r.controller);
     return ref ? [ref.uid] : [];
-  }, (o) => [o.metadata.ownerReferences]);
+  }, (o) => o.metadata.ownerReferences);
 }
 
 /** Pods in `namespace` whose labels match a Service-style map selector. */

@@ -30,13 +30,26 @@ export class Rng {
 
   /** An RFC 4122 version-4 shaped UUID drawn from this generator (deterministic per seed). */
   uuid(): string {
-    const hex = this.string(32, '0123456789abcdef').split('');
-    hex[12] = '4';
-    hex[16] = '89ab'[this.int(0, 3)]!;
-    const h = hex.join('');
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    // 32 hex digits are drawn, then the variant digit; digit 12 becomes the version '4' and
+    // digit 16 the variant. Character codes go into one reused array and become one flat string
+    // (this runs once per created object).
+    const out = UUID_CODES;
+    let at = 0;
+    for (let i = 0; i < 32; i++) {
+      if (i === 8 || i === 12 || i === 16 || i === 20) out[at++] = DASH;
+      const d = HEX_CODES[this.int(0, 15)]!;
+      out[at++] = i === 12 ? FOUR : d;
+    }
+    out[19] = VARIANT_CODES[this.int(0, 3)]!;
+    return String.fromCharCode.apply(null, out);
   }
 }
+
+const HEX_CODES = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+const VARIANT_CODES = Array.from('89ab', (c) => c.charCodeAt(0));
+const DASH = 45;
+const FOUR = 52;
+const UUID_CODES: number[] = new Array<number>(36).fill(0);
 
 /** The alphabet apimachinery's utilrand uses for generateName suffixes (no vowels, no look-alikes). */
 export const NAME_SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';

@@ -2,7 +2,7 @@
 // graceful deletion, indexes and watch events. Objects handed out are shared, never copied:
 // callers must treat them as immutable and write changed copies back with update().
 import type { KObject } from './object.js';
-import { isClusterScoped as isClusterScopedKind, keyOf, objectKey } from './object.js';
+import { flat, isClusterScoped as isClusterScopedKind, keyOf, objectKey } from './object.js';
 import type { Clock } from './clock.js';
 import { NAME_SUFFIX_ALPHABET, type Rng } from './rng.js';
 
@@ -41,12 +41,15 @@ export interface Admission {
 }
 
 type IndexFn = (o: KObject) => readonly string[];
-/** The parts of an object an index reads; when all are identical (===) across an update, it is skipped. */
-type IndexInputs = (o: KObject) => readonly unknown[];
+/**
+ * The part of an object an index reads (one value, e.g. `o.metadata.labels`); when it is
+ * identical (===) across an update, the index is not recomputed.
+ */
+type IndexInput = (o: KObject) => unknown;
 
 interface Index {
   fn: IndexFn;
-  inputs?: IndexInputs;
+  input: IndexInput | undefined;
   buckets: Map<string, Set<string>>;
 }
 
@@ -60,8 +63,11 @@ export class Store {
   private readonly handlers = new Map<string, WatchHandler[]>();
   private readonly allHandlers: WatchHandler[] = [];
   private readonly admissions = new Map<string, Admission[]>();
-  private readonly indexes = new Map<string, Map<string, Index>>();
+  private readonly indexes = new Map<string, Index[]>();
+  private readonly indexByName = new Map<string, Map<string, Index>>();
   private rv = 0;
+  /** Writes so far per kind: a cheap way for derived data to know it is still current. */
+  private readonly writesByKind = new Map<string, number>();
 
   constructor(
     private readonly clock: Clock,
@@ -99,20 +105,29 @@ export class Store {
     return this.rv;
   }
 
+  /** How many creates, updates and deletes objects of `kind` have seen (changes on every write). */
+  writes(kind: string): number {
+    return this.writesByKind.get(kind) ?? 0;
+  }
+
   // ---- indexes -----------------------------------------------------------------------------
 
   /** Maintain an index: each object of `kind` is filed under every value `fn` returns. */
-  addIndex(kind: string, name: string, fn: IndexFn, inputs?: IndexInputs): void {
-    let byName = this.indexes.get(kind);
-    if (!byName) this.indexes.set(kind, (byName = new Map()));
-    const idx: Index = { fn, ...(inputs ? { inputs } : {}), buckets: new Map() };
+  addIndex(kind: string, name: string, fn: IndexFn, input?: IndexInput): void {
+    let byName = this.indexByName.get(kind);
+    if (!byName) this.indexByName.set(kind, (byName = new Map()));
+    const idx: Index = { fn, input, buckets: new Map() };
+    const prev = byName.get(name);
     byName.set(name, idx);
+    const list = (this.indexes.get(kind) ?? []).filter((x) => x !== prev);
+    list.push(idx);
+    this.indexes.set(kind, list);
     for (const o of this.objects.get(kind)?.values() ?? []) for (const v of fn(o)) bucket(idx, v).add(objectKey(o));
   }
 
   /** Keys of objects filed under `value` in an index (a live set: copy before writing while iterating). */
   byIndex(kind: string, name: string, value: string): ReadonlySet<string> {
-    return this.indexes.get(kind)?.get(name)?.buckets.get(value) ?? EMPTY;
+    return this.indexByName.get(kind)?.get(name)?.buckets.get(value) ?? EMPTY;
   }
 
   // ---- watches and admission ---------------------------------------------------------------
@@ -156,7 +171,7 @@ export class Store {
     if (stamped['generation'] === undefined && hasSpec(obj)) stamped['generation'] = 1;
     obj.metadata = stamped as KObject['metadata'];
     byKey.set(key, obj);
-    this.reindex(undefined, obj);
+    this.reindex(undefined, obj, key);
     this.emit({ type: 'ADDED', object: obj });
     return obj as T;
   }
@@ -169,18 +184,16 @@ export class Store {
     for (const a of this.admissions.get(obj.kind) ?? []) if (a.update) next = a.update(next, old);
     const generation =
       hasSpec(next) && next['spec'] !== old['spec'] ? (old.metadata.generation ?? 1) + 1 : old.metadata.generation;
-    next = {
-      ...next,
-      metadata: {
-        ...next.metadata,
-        uid: old.metadata.uid,
-        creationTimestamp: old.metadata.creationTimestamp,
-        resourceVersion: String(++this.rv),
-        ...(generation !== undefined ? { generation } : {}),
-      },
+    const meta: Record<string, unknown> = {
+      ...next.metadata,
+      uid: old.metadata.uid,
+      creationTimestamp: old.metadata.creationTimestamp,
+      resourceVersion: String(++this.rv),
     };
+    if (generation !== undefined) meta['generation'] = generation;
+    next = { ...next, metadata: meta as KObject['metadata'] };
     this.kindMap(obj.kind).set(key, next);
-    this.reindex(old, next);
+    this.reindex(old, next, key);
     this.emit({ type: 'MODIFIED', object: next, old });
     return next as T;
   }
@@ -206,7 +219,7 @@ export class Store {
       });
     }
     this.kindMap(kind).delete(key);
-    this.reindex(old, undefined);
+    this.reindex(old, undefined, key);
     this.rv++;
     for (const a of this.admissions.get(kind) ?? []) a.deleted?.(old);
     this.emit({ type: 'DELETED', object: old, old });
@@ -224,27 +237,28 @@ export class Store {
     // apimachinery caps the prefix so that prefix+suffix fits 63 characters.
     const base = prefix.length > 58 ? prefix.slice(0, 58) : prefix;
     for (;;) {
-      const name = base + this.rng.string(5, NAME_SUFFIX_ALPHABET);
+      const name = flat(base + this.rng.string(5, NAME_SUFFIX_ALPHABET));
       if (!m.has(keyOf(kind, namespace ?? 'default', name))) return name;
     }
   }
 
-  private reindex(old: KObject | undefined, obj: KObject | undefined): void {
-    const kind = (obj ?? old)!.kind;
-    const byName = this.indexes.get(kind);
-    if (!byName) return;
-    const key = objectKey((obj ?? old)!);
-    for (const idx of byName.values()) {
-      if (old && obj && idx.inputs && sameInputs(idx.inputs(old), idx.inputs(obj))) continue;
+  private reindex(old: KObject | undefined, obj: KObject | undefined, key: string): void {
+    const list = this.indexes.get((obj ?? old)!.kind);
+    if (!list) return;
+    for (let i = 0; i < list.length; i++) {
+      const idx = list[i]!;
+      if (old && obj && idx.input && idx.input(old) === idx.input(obj)) continue;
       const before = old ? idx.fn(old) : NONE;
       const after = obj ? idx.fn(obj) : NONE;
-      if (before.length === after.length && before.every((v, i) => v === after[i])) continue;
+      if (sameValues(before, after)) continue;
       for (const v of before) if (!after.includes(v)) idx.buckets.get(v)?.delete(key);
       for (const v of after) bucket(idx, v).add(key);
     }
   }
 
   private emit(ev: WatchEvent): void {
+    const kind = ev.object.kind;
+    this.writesByKind.set(kind, (this.writesByKind.get(kind) ?? 0) + 1);
     for (const h of this.handlers.get(ev.object.kind) ?? []) h(ev);
     for (const h of this.allHandlers) h(ev);
   }
@@ -253,7 +267,8 @@ export class Store {
 const EMPTY: ReadonlySet<string> = new Set();
 const NONE: readonly string[] = [];
 
-function sameInputs(a: readonly unknown[], b: readonly unknown[]): boolean {
+function sameValues(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }

@@ -10,7 +10,24 @@ export function stampCondition(c: PodCondition, prev: PodCondition | undefined, 
     return { type: c.type, status: c.status, lastTransitionTime, reason: c.reason, message: c.message };
   }
   if (c.reason !== undefined) return { type: c.type, status: c.status, lastTransitionTime, reason: c.reason };
+  if (c.message === undefined) return plainCondition(c.type, c.status, lastTransitionTime);
   return { type: c.type, status: c.status, lastTransitionTime };
+}
+
+// Conditions without reason or message repeat across every pod that changed in the same second:
+// share the last object made per (type, status) while its time is the one asked for. Stored
+// objects are never changed in place, so sharing is invisible.
+const interned = new Map<string, Map<string, PodCondition>>();
+
+function plainCondition(type: string, status: string, lastTransitionTime: string): PodCondition {
+  let byStatus = interned.get(type);
+  if (!byStatus) interned.set(type, (byStatus = new Map()));
+  let c = byStatus.get(status);
+  if (!c || c.lastTransitionTime !== lastTransitionTime) {
+    c = { type, status, lastTransitionTime };
+    byStatus.set(status, c);
+  }
+  return c;
 }
 
 /** Replace (or append) the condition of the same type. */

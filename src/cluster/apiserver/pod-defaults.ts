@@ -11,13 +11,33 @@ export const DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS = 30;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+interface Defaulted {
+  seconds: number;
+  spec: PodSpec;
+  qosClass: PodQos;
+  /** The initial status of a pod created without one, shared like the spec. */
+  pending: Pod['status'];
+}
+
+type PodQos = ReturnType<typeof podQosClass>;
+
+// Controllers create every pod of a template from one spec object: default it once. The result
+// is shared by those pods, which is safe because stored objects are never changed in place.
+const defaultedBySpec = new WeakMap<PodSpec, Defaulted>();
+
 export function defaultPod(pod: Pod, defaultTolerationSeconds: number): Pod {
-  const spec = defaultPodSpec(pod.spec ?? { containers: [] });
-  const tolerations = addDefaultTolerations(spec.tolerations, defaultTolerationSeconds);
-  const withTolerations = tolerations === spec.tolerations ? spec : { ...spec, tolerations };
-  const out: Pod = { ...pod, spec: withTolerations };
-  if (pod.status?.phase) return out;
-  return { ...out, status: { ...(pod.status ?? {}), phase: 'Pending', qosClass: podQosClass(out) } };
+  const input = pod.spec;
+  let d = input ? defaultedBySpec.get(input) : undefined;
+  if (!d || d.seconds !== defaultTolerationSeconds) {
+    const spec = defaultPodSpec(input ?? { containers: [] });
+    const tolerations = addDefaultTolerations(spec.tolerations, defaultTolerationSeconds);
+    const withTolerations = tolerations === spec.tolerations ? spec : { ...spec, tolerations };
+    const qosClass = podQosClass({ spec: withTolerations });
+    d = { seconds: defaultTolerationSeconds, spec: withTolerations, qosClass, pending: { phase: 'Pending', qosClass } };
+    if (input) defaultedBySpec.set(input, d);
+  }
+  if (pod.status?.phase) return { ...pod, spec: d.spec };
+  return { ...pod, spec: d.spec, status: pod.status ? { ...pod.status, phase: 'Pending', qosClass: d.qosClass } : d.pending };
 }
 
 // Defaults go first in an object literal and the input is spread over them: adding properties

@@ -116,10 +116,23 @@ function podPair(pod: Pod, nonZero: boolean): Pair {
   };
 }
 
-export function podRequests(pod: Pod): PodRequests {
+// Pods of one template share their containers array: the common case (no init containers, no
+// overhead) is computed once per array. The result is shared: callers must not change it.
+const requestsByContainers = new WeakMap<object, Readonly<PodRequests>>();
+
+export function podRequests(pod: Pod): Readonly<PodRequests> {
+  const spec = pod.spec;
+  const containers = spec?.containers;
+  const plain = containers !== undefined && spec!.initContainers === undefined && spec!.overhead === undefined;
+  if (plain) {
+    const hit = requestsByContainers.get(containers);
+    if (hit) return hit;
+  }
   const actual = podPair(pod, false);
   const nonZero = podPair(pod, true);
-  return { milliCPU: actual.cpu, memory: actual.mem, nonZeroMilliCPU: nonZero.cpu, nonZeroMemory: nonZero.mem };
+  const out = { milliCPU: actual.cpu, memory: actual.mem, nonZeroMilliCPU: nonZero.cpu, nonZeroMemory: nonZero.mem };
+  if (plain) requestsByContainers.set(containers, out);
+  return out;
 }
 
 /** v1qos.GetPodQOS */

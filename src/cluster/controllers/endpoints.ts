@@ -22,8 +22,8 @@ import { subsetsEqual } from '../endpointslice/endpoints/equal.js';
 import { repackSubsets } from '../endpointslice/endpoints/repack.js';
 import { capacityAnnotationSetCorrectly, truncateSubsets } from '../endpointslice/endpoints/truncate.js';
 import { findPort } from '../endpointslice/findport.js';
-import { installEndpointIndexes, servicesForLabels } from '../endpointslice/indexes.js';
-import { servicesToUpdateOnPodChange } from '../endpointslice/podchange.js';
+import { installEndpointIndexes } from '../endpointslice/indexes.js';
+import { servicesForPodEvent } from '../endpointslice/podchange.js';
 import { shouldPodBeInEndpoints, shouldSetHostname } from '../endpointslice/podutil.js';
 import { RetryBackoff } from '../endpointslice/retry.js';
 import { isServiceIPSet, stringMapsEqual } from '../endpointslice/slicemeta.js';
@@ -91,9 +91,10 @@ export class EndpointsController implements Controller {
     for (const pod of pods) {
       // Unlike slices, terminating Pods count only with publishNotReadyAddresses.
       if (!shouldPodBeInEndpoints(pod, publishNotReady)) continue;
-      const addr = podToEndpointAddressForService(service, pod, v6);
+      let addr = podToEndpointAddressForService(service, pod, v6);
       if (!addr) continue;
-      if (shouldSetHostname(pod, service)) addr.hostname = pod.spec!.hostname!;
+      // The address is shared: a hostname goes on a copy.
+      if (shouldSetHostname(pod, service)) addr = { ...addr, hostname: pod.spec!.hostname! };
       if (svcPorts.length === 0) {
         // A headless Service may have no ports.
         if (service.spec?.clusterIP === 'None') addEndpointSubset(subsets, pod, addr, undefined, publishNotReady);
@@ -163,12 +164,7 @@ export class EndpointsController implements Controller {
 
   private onPod(ev: WatchEvent<KObject & Pod>): void {
     const { store, queue } = this.ctx;
-    if (ev.type === 'MODIFIED' && ev.old) {
-      for (const k of servicesToUpdateOnPodChange(store, ev.old, ev.object)) queue.add(k);
-      return;
-    }
-    const pod = ev.object;
-    for (const k of servicesForLabels(store, pod.metadata.namespace ?? 'default', pod.metadata.labels)) queue.add(k);
+    for (const k of servicesForPodEvent(store, ev)) queue.add(k);
   }
 }
 

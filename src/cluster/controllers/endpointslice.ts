@@ -8,7 +8,7 @@ import { podsForMap, podsOnNode } from '../podindex.js';
 import type { WatchEvent } from '../store.js';
 import { ENDPOINTSLICE_CONTROLLER_NAME, LABEL_MANAGED_BY, LABEL_SERVICE_NAME, LABEL_TOPOLOGY_ZONE } from '../endpointslice/constants.js';
 import { installEndpointIndexes, servicesForLabels, slicesFor } from '../endpointslice/indexes.js';
-import { servicesToUpdateOnPodChange } from '../endpointslice/podchange.js';
+import { servicesForPodEvent } from '../endpointslice/podchange.js';
 import { Reconciler } from '../endpointslice/reconciler.js';
 import { RetryBackoff } from '../endpointslice/retry.js';
 import { serviceKeyForSlice } from '../endpointslice/slicemeta.js';
@@ -118,12 +118,7 @@ export class EndpointSliceController implements Controller {
 
   private onPod(ev: WatchEvent<KObject & Pod>): void {
     const { store, queue } = this.ctx;
-    if (ev.type === 'MODIFIED' && ev.old) {
-      for (const k of servicesToUpdateOnPodChange(store, ev.old, ev.object)) queue.add(k);
-      return;
-    }
-    const pod = ev.object;
-    for (const k of servicesForLabels(store, pod.metadata.namespace ?? 'default', pod.metadata.labels)) queue.add(k);
+    for (const k of servicesForPodEvent(store, ev)) queue.add(k);
   }
 
   private onNode(ev: WatchEvent<KObject & Node>): void {

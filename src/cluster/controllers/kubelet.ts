@@ -4,10 +4,10 @@
 // readiness probe's initialDelaySeconds. Job-like pods complete after `kubepath.dev/run-seconds`.
 // A deleted pod keeps running for min(grace, sigtermExitSeconds), then leaves the store. Pods of a
 // NotReady node are left as they are; pods of a deleted node are collected (PodGC).
-import type { Container, ContainerStatus, Node, Pod, PodCondition, PodStatus } from 'kubernetes-types/core/v1.js';
+import type { Container, ContainerState, ContainerStatus, Node, Pod, PodCondition, PodStatus } from 'kubernetes-types/core/v1.js';
 import type { Controller, ControllerContext } from '../controller.js';
 import type { KObject, Stored } from '../object.js';
-import { controllerOf, objectKey } from '../object.js';
+import { controllerOf, flat, objectKey } from '../object.js';
 import { POD_NODE_INDEX } from '../podindex.js';
 import type { PodIpam } from '../ipam/pod-ipam.js';
 import { HostLocalIpam } from '../ipam/host-local.js';
@@ -62,12 +62,11 @@ export class Kubelet implements Controller {
     for (const p of ctx.store.list<Stored<Pod>>('Pod')) if (p.spec?.nodeName) ctx.queue.add(objectKey(p));
     ctx.store.watch<Stored<Pod>>('Pod', (ev) => {
       const pod = ev.object;
-      const key = objectKey(pod);
       if (ev.type === 'DELETED') {
+        const key = objectKey(pod);
         if (this.runtimes.has(key)) ctx.queue.add(key);
         return;
       }
-      if (!pod.spec?.nodeName && !this.runtimes.has(key)) return;
       const old = ev.old;
       if (
         ev.type === 'MODIFIED' &&
@@ -80,6 +79,8 @@ export class Kubelet implements Controller {
       ) {
         return; // a status write, ours or another controller's
       }
+      const key = objectKey(pod);
+      if (!pod.spec?.nodeName && !this.runtimes.has(key)) return;
       ctx.queue.add(key);
     });
     ctx.store.watch<Stored<Node>>('Node', (ev) => {
@@ -215,35 +216,40 @@ export class Kubelet implements Controller {
       }
       next = finishAt;
     }
-    const readyFlags = containers.map((c) => {
-      if (forced === 'false') return false;
-      if (forced === 'true') return true;
-      const at = started + readinessDelay(c) * 1000;
-      if (now < at) {
-        next = next === undefined ? at : Math.min(next, at);
-        return false;
+    const readyFlags: boolean[] = new Array(containers.length);
+    let containersReady = true;
+    for (let i = 0; i < containers.length; i++) {
+      let ready: boolean;
+      if (forced === 'false') ready = false;
+      else if (forced === 'true') ready = true;
+      else {
+        const at = started + readinessDelay(containers[i]!) * 1000;
+        ready = now >= at;
+        if (!ready) next = next === undefined ? at : Math.min(next, at);
       }
-      return true;
-    });
+      readyFlags[i] = ready;
+      if (!ready) containersReady = false;
+    }
     if (next !== undefined) this.wakeAt(key, rt, next);
-    const containersReady = readyFlags.every(Boolean);
-    const notReady = containers.filter((_, i) => !readyFlags[i]).map((c) => c.name);
-    const gates = pod.spec?.readinessGates ?? [];
-    const failedGates = gates.filter((g) => pod.status?.conditions?.find((c) => c.type === g.conditionType)?.status !== 'True');
+    const notReady = containersReady ? NO_NAMES : containers.filter((_, i) => !readyFlags[i]).map((c) => c.name);
+    const gates = pod.spec?.readinessGates;
+    const failedGates = gates?.length
+      ? gates.filter((g) => pod.status?.conditions?.find((c) => c.type === g.conditionType)?.status !== 'True').map((g) => g.conditionType)
+      : NO_NAMES;
     const startedAt = this.ts.at(started);
     const kubeletConds: PodCondition[] = [
-      { type: 'PodReadyToStartContainers', status: 'True' },
-      { type: 'Initialized', status: 'True' },
-      readyCondition(containersReady, notReady, failedGates.map((g) => g.conditionType)),
+      COND_READY_TO_START,
+      COND_INITIALIZED,
+      readyCondition(containersReady, notReady, failedGates),
       containersReady
-        ? { type: 'ContainersReady', status: 'True' }
+        ? COND_CONTAINERS_READY
         : { type: 'ContainersReady', status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${notReady.join(' ')}]` },
     ];
-    return {
-      phase: 'Running',
-      ...this.baseStatus(pod, node, rt, kubeletConds),
-      ...(pod.spec?.initContainers ? { initContainerStatuses: pod.spec.initContainers.map((c) => terminatedStatus(c, pod, startedAt, startedAt)) } : {}),
-      containerStatuses: containers.map((c, i) => ({
+    const containerStatuses: ContainerStatus[] = new Array(containers.length);
+    const state = runningState(startedAt);
+    for (let i = 0; i < containers.length; i++) {
+      const c = containers[i]!;
+      containerStatuses[i] = {
         name: c.name,
         image: c.image ?? '',
         imageID: '',
@@ -251,68 +257,105 @@ export class Kubelet implements Controller {
         ready: readyFlags[i]!,
         restartCount: 0,
         started: true,
-        state: { running: { startedAt } },
-      })),
-    };
+        state,
+      };
+    }
+    return this.status(
+      'Running',
+      pod,
+      node,
+      rt,
+      kubeletConds,
+      pod.spec?.initContainers ? pod.spec.initContainers.map((c) => terminatedStatus(c, pod, startedAt, startedAt)) : undefined,
+      containerStatuses,
+    );
   }
 
   private completedStatus(pod: Stored<Pod>, node: Stored<Node>, rt: Runtime, finishAt: number): PodStatus {
     const startedAt = this.ts.at(rt.startedAt!);
     const finishedAt = this.ts.at(finishAt);
-    return {
-      phase: 'Succeeded',
-      ...this.baseStatus(pod, node, rt, [
+    return this.status(
+      'Succeeded',
+      pod,
+      node,
+      rt,
+      [
         { type: 'PodReadyToStartContainers', status: 'False' },
         { type: 'Initialized', status: 'True' },
         { type: 'Ready', status: 'False', reason: 'PodCompleted' },
         { type: 'ContainersReady', status: 'False', reason: 'PodCompleted' },
-      ]),
-      containerStatuses: (pod.spec?.containers ?? []).map((c) => terminatedStatus(c, pod, startedAt, finishedAt)),
-    };
+      ],
+      undefined,
+      (pod.spec?.containers ?? []).map((c) => terminatedStatus(c, pod, startedAt, finishedAt)),
+    );
   }
 
   private creatingStatus(pod: Stored<Pod>, node: Stored<Node>, rt: Runtime): PodStatus {
     const containers = pod.spec?.containers ?? [];
     const names = containers.map((c) => c.name).join(' ');
-    return {
-      phase: 'Pending',
-      ...this.baseStatus(pod, node, rt, [
+    return this.status(
+      'Pending',
+      pod,
+      node,
+      rt,
+      [
         { type: 'PodReadyToStartContainers', status: 'False' },
         { type: 'Initialized', status: 'True' },
         { type: 'Ready', status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${names}]` },
         { type: 'ContainersReady', status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${names}]` },
-      ]),
-      containerStatuses: containers.map((c) => ({
+      ],
+      undefined,
+      containers.map((c) => ({
         name: c.name,
         image: c.image ?? '',
         imageID: '',
         ready: false,
         restartCount: 0,
         started: false,
-        state: { waiting: { reason: 'ContainerCreating' } },
+        state: WAITING_CREATING,
       })),
-    };
+    );
   }
 
-  /** Fields every kubelet status carries, and the conditions in the kubelet's order. */
-  private baseStatus(pod: Stored<Pod>, node: Stored<Node>, rt: Runtime, kubeletConds: PodCondition[]): BaseStatus {
-    const hostIPs = nodeHostIPs(node);
+  /**
+   * A kubelet status: the phase, the conditions in the kubelet's order, the fields every status
+   * carries, then the container statuses. Built as one literal with keys added in order (no
+   * spread of the old status: see conditions.ts on why).
+   */
+  private status(
+    phase: string,
+    pod: Stored<Pod>,
+    node: Stored<Node>,
+    rt: Runtime,
+    kubeletConds: PodCondition[],
+    initContainerStatuses: ContainerStatus[] | undefined,
+    containerStatuses: ContainerStatus[],
+  ): PodStatus {
+    const host = nodeHostAddresses(node);
     const now = this.ts.at();
-    const old = pod.status?.conditions ?? [];
+    const old = pod.status?.conditions ?? NO_CONDITIONS;
     const conditions: PodCondition[] = [];
-    for (const c of kubeletConds) conditions.push(stampCondition(c, old.find((o) => o.type === c.type), now));
-    conditions.push(stampCondition({ type: 'PodScheduled', status: 'True' }, old.find((o) => o.type === 'PodScheduled'), now));
+    for (const c of kubeletConds) conditions.push(stampCondition(c, conditionOf(old, c.type), now));
+    conditions.push(stampCondition(COND_SCHEDULED, conditionOf(old, 'PodScheduled'), now));
     for (const o of old) if (!KUBELET_CONDITIONS.has(o.type)) conditions.push(o);
-    const ips = rt.ips ?? [];
-    // A literal, not a spread of the old status: see conditions.ts on why.
-    return {
-      conditions,
-      ...(hostIPs.length ? { hostIP: hostIPs[0], hostIPs: hostIPs.map((ip) => ({ ip })) } : {}),
-      ...(ips.length ? { podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) } : {}),
-      startTime: this.ts.at(rt.seenAt),
-      ...(pod.status?.qosClass ? { qosClass: pod.status.qosClass } : {}),
-      ...(pod.status?.nominatedNodeName ? { nominatedNodeName: pod.status.nominatedNodeName } : {}),
-    };
+    const out: Mutable<PodStatus> = { phase, conditions };
+    if (host.ips.length) {
+      out.hostIP = host.ips[0];
+      out.hostIPs = host.refs;
+    }
+    const ips = rt.ips;
+    if (ips && ips.length) {
+      out.podIP = ips[0];
+      out.podIPs = ips.length === 1 ? [{ ip: ips[0] }] : ips.map((ip) => ({ ip }));
+    }
+    out.startTime = this.ts.at(rt.seenAt);
+    const qos = pod.status?.qosClass;
+    if (qos) out.qosClass = qos;
+    const nominated = pod.status?.nominatedNodeName;
+    if (nominated) out.nominatedNodeName = nominated;
+    if (initContainerStatuses) out.initContainerStatuses = initContainerStatuses;
+    out.containerStatuses = containerStatuses;
+    return out;
   }
 
   /** Write the status unless it says the same as what is stored. */
@@ -363,7 +406,46 @@ export class Kubelet implements Controller {
   }
 }
 
-type BaseStatus = Omit<PodStatus, 'phase' | 'containerStatuses' | 'initContainerStatuses'>;
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+const NO_NAMES: string[] = [];
+const NO_CONDITIONS: PodCondition[] = [];
+const COND_READY_TO_START: PodCondition = { type: 'PodReadyToStartContainers', status: 'True' };
+const COND_INITIALIZED: PodCondition = { type: 'Initialized', status: 'True' };
+const COND_READY: PodCondition = { type: 'Ready', status: 'True' };
+const COND_CONTAINERS_READY: PodCondition = { type: 'ContainersReady', status: 'True' };
+const COND_SCHEDULED: PodCondition = { type: 'PodScheduled', status: 'True' };
+const WAITING_CREATING: ContainerState = { waiting: { reason: 'ContainerCreating' } };
+
+function conditionOf(conds: readonly PodCondition[], type: string): PodCondition | undefined {
+  for (const c of conds) if (c.type === type) return c;
+  return undefined;
+}
+
+// Every container started in one second shares one (immutable) state object.
+let lastStartedAt = '';
+let lastRunning: ContainerState = { running: { startedAt: '' } };
+function runningState(startedAt: string): ContainerState {
+  if (startedAt !== lastStartedAt) {
+    lastStartedAt = startedAt;
+    lastRunning = { running: { startedAt } };
+  }
+  return lastRunning;
+}
+
+/** A node's host IPs and their `{ip}` list, worked out once per addresses list. */
+const hostAddresses = new WeakMap<object, { ips: string[]; refs: { ip: string }[] }>();
+const NO_ADDRESSES: { ips: string[]; refs: { ip: string }[] } = { ips: [], refs: [] };
+function nodeHostAddresses(node: Node): { ips: string[]; refs: { ip: string }[] } {
+  const addresses = node.status?.addresses;
+  if (!addresses) return NO_ADDRESSES;
+  let h = hostAddresses.get(addresses);
+  if (!h) {
+    const ips = nodeHostIPs(node);
+    hostAddresses.set(addresses, (h = { ips, refs: ips.map((ip) => ({ ip })) }));
+  }
+  return h;
+}
 
 const KUBELET_CONDITIONS = new Set(['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled']);
 
@@ -378,7 +460,7 @@ function readyCondition(containersReady: boolean, notReady: string[], failedGate
         : `the status of pod readiness gates ${failedGates.map((g) => `"${g}"`).join(' ')} are not "True"`;
     return { type: 'Ready', status: 'False', reason: 'ReadinessGatesNotReady', message: msg };
   }
-  return { type: 'Ready', status: 'True' };
+  return COND_READY;
 }
 
 function terminatedStatus(c: Container, pod: Pod, startedAt: string, finishedAt: string): ContainerStatus {
@@ -467,21 +549,44 @@ function sandboxId(pod: Pod): string {
 }
 
 function containerId(pod: Pod, c: Container): string {
-  return `containerd://${hexId(pod.metadata?.uid ?? '', c.name)}`;
+  return flat(`containerd://${hexId(pod.metadata?.uid ?? '', c.name)}`);
 }
 
 /** A 64-hex id derived from the pod uid and a name (deterministic, no draw from the rng). */
 function hexId(uid: string, name: string): string {
+  // FNV-style hashes of `${uid}/${name}`, then the uid's hex digits; written as character codes
+  // into one reused array (this runs for every container status written).
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193;
-  const s = `${uid}/${name}`;
-  for (let i = 0; i < s.length; i++) {
-    h1 = Math.imul(h1 ^ s.charCodeAt(i), 16777619);
-    h2 = Math.imul(h2 ^ s.charCodeAt(i), 2246822519);
+  const n = uid.length + 1 + name.length;
+  for (let i = 0; i < n; i++) {
+    const ch = i < uid.length ? uid.charCodeAt(i) : i === uid.length ? SLASH : name.charCodeAt(i - uid.length - 1);
+    h1 = Math.imul(h1 ^ ch, 16777619);
+    h2 = Math.imul(h2 ^ ch, 2246822519);
   }
-  const part = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
-  const base = uid.replace(/-/g, '').padEnd(32, '0').slice(0, 32);
-  return `${part(h1)}${part(h2)}${base}${part(h1 ^ h2)}${part(Math.imul(h1, 31) ^ h2)}`;
+  const out = HEX_ID;
+  writeHex(out, 0, h1);
+  writeHex(out, 8, h2);
+  let at = 16;
+  for (let i = 0; i < uid.length && at < 48; i++) {
+    const ch = uid.charCodeAt(i);
+    if (ch !== DASH) out[at++] = ch;
+  }
+  while (at < 48) out[at++] = ZERO;
+  writeHex(out, 48, h1 ^ h2);
+  writeHex(out, 56, Math.imul(h1, 31) ^ h2);
+  return String.fromCharCode.apply(null, out);
+}
+
+const HEX_ID: number[] = new Array<number>(64).fill(0);
+const HEX_DIGITS = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+const SLASH = 47;
+const DASH = 45;
+const ZERO = 48;
+
+/** `n` as 8 lower-case hex digits (as `(n >>> 0).toString(16).padStart(8, '0')`). */
+function writeHex(out: number[], at: number, n: number): void {
+  for (let i = 0; i < 8; i++) out[at + i] = HEX_DIGITS[(n >>> (28 - 4 * i)) & 15]!;
 }
 
 function stubNode(name: string): Node {

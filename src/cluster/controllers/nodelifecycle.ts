@@ -53,9 +53,8 @@ export class NodeLifecycleController implements Controller {
     ctx.store.watch<Stored<Node>>('Node', (ev) => ctx.queue.add(`node:${ev.object.metadata.name}`));
     ctx.store.watch<Stored<Pod>>('Pod', (ev) => {
       const pod = ev.object;
-      const key = objectKey(pod);
       if (ev.type === 'DELETED') {
-        this.evictions.delete(key);
+        if (this.evictions.size) this.evictions.delete(objectKey(pod));
         return;
       }
       const node = pod.spec?.nodeName;
@@ -65,7 +64,7 @@ export class NodeLifecycleController implements Controller {
         // Only a pod landing on a NotReady node needs MarkPodsNotReady again.
         if (!this.notReady.has(node) || podReady(pod) !== true) return;
       }
-      ctx.queue.add(`pod:${key}`);
+      ctx.queue.add(`pod:${objectKey(pod)}`);
     });
   }
 

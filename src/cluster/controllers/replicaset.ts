@@ -5,7 +5,7 @@ import type { ReplicaSet, ReplicaSetCondition, ReplicaSetStatus } from 'kubernet
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { Controller, ControllerContext } from '../controller.js';
 import { matchesMap, matchesSelector } from '../labels.js';
-import { controllerOf, controllerRef, objectKey, splitKey, type Stored } from '../object.js';
+import { controllerOf, controllerRef, keyOf, objectKey, splitKey, type Stored } from '../object.js';
 import { podsOwnedBy } from '../podindex.js';
 import type { WatchEvent } from '../store.js';
 import { claim } from '../workloads/claim.js';
@@ -67,9 +67,11 @@ export class ReplicaSetController implements Controller {
 
   private enqueueOwner(pod: P, ref: { kind: string; name: string; uid: string }): RS | undefined {
     if (ref.kind !== 'ReplicaSet') return undefined;
-    const rs = this.ctx.store.get<RS>('ReplicaSet', pod.metadata.namespace, ref.name);
+    // The owner lives in the pod's namespace: its store key is also its queue key.
+    const key = keyOf('ReplicaSet', pod.metadata.namespace, ref.name);
+    const rs = this.ctx.store.getByKey<RS>('ReplicaSet', key);
     if (!rs || rs.metadata.uid !== ref.uid) return undefined;
-    this.ctx.queue.add(objectKey(rs));
+    this.ctx.queue.add(key);
     return rs;
   }
 

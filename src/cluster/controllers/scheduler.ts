@@ -15,6 +15,7 @@ import { SchedulerCache } from './scheduler/cache.js';
 import { ServiceSelectorIndex } from './scheduler/services.js';
 import { runCycle, type CycleEnv } from './scheduler/cycle.js';
 import { DefaultSelectorCache } from './scheduler/spread.js';
+import { WindowIndex } from './scheduler/window.js';
 
 /** Plugins whose verdict can change when an assigned pod leaves (resources, ports, spreading, affinity). */
 const FREED_BY_POD_REMOVAL = new Set(['NodeResourcesFit', 'NodePorts', 'PodTopologySpread', 'InterPodAffinity']);
@@ -51,6 +52,7 @@ export class Scheduler implements Controller {
       rng: ctx.rng,
       percentageOfNodesToScore: ctx.config.scheduler.percentageOfNodesToScore,
       nextStartNodeIndex: 0,
+      window: new WindowIndex(),
     };
     for (const n of ctx.store.list<Stored<Node>>('Node')) this.cache.upsertNode(n);
     for (const s of ctx.store.list<Stored<Service>>('Service')) this.services.upsert(objectKey(s), s);
@@ -72,8 +74,8 @@ export class Scheduler implements Controller {
   }
 
   sync(key: string): void {
-    const [ns, name] = splitPodKey(key);
-    const pod = this.ctx.store.get<Stored<Pod>>('Pod', ns, name);
+    // Pod queue keys are store keys (`ns/name`).
+    const pod = this.ctx.store.getByKey<Stored<Pod>>('Pod', key);
     if (!pod || !needsScheduling(pod)) {
       this.parked.delete(key);
       return;
@@ -97,9 +99,10 @@ export class Scheduler implements Controller {
         spec: { ...pod.spec!, nodeName },
         status: { ...pod.status, conditions: withCondition(pod.status?.conditions, { type: 'PodScheduled', status: 'True' }, this.ts.at()) },
       });
-      this.ctx.record(bound, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${nodeName}`);
+      this.ctx.record(bound, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${nodeName}`);
       return;
     }
+    const ns = key.slice(0, key.indexOf('/'));
     const before = this.parked.get(key);
     this.parked.set(key, { plugins: result.plugins, message: result.message, namespace: ns, helpedBy: helpfulSelectors(pod) });
     const changed = this.setCondition(pod, { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: result.message });
@@ -187,11 +190,6 @@ function needsScheduling(pod: Pod): boolean {
     pod.status?.phase !== 'Succeeded' &&
     pod.status?.phase !== 'Failed'
   );
-}
-
-function splitPodKey(key: string): [string, string] {
-  const i = key.indexOf('/');
-  return [key.slice(0, i), key.slice(i + 1)];
 }
 
 function schedulingRelevantChange(a: Node, b: Node): boolean {

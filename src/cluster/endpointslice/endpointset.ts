@@ -3,10 +3,18 @@
 import type { ObjectReference } from 'kubernetes-types/core/v1.js';
 import type { SliceEndpoint } from './types.js';
 
+// Endpoints are never changed in place: each one's key is worked out once.
+const keys = new WeakMap<SliceEndpoint, string>();
+
 // Upstream hashes these fields with FNV-128a; a joined string identifies the same way.
 export function endpointKey(ep: SliceEndpoint): string {
-  const addrs = ep.addresses.length > 1 ? [...ep.addresses].sort() : ep.addresses;
-  return `${addrs.join(',')}\u0000${ep.hostname ?? ''}\u0000${ep.targetRef?.namespace ?? ''}\u0000${ep.targetRef?.name ?? ''}`;
+  let k = keys.get(ep);
+  if (k === undefined) {
+    const addrs = ep.addresses.length > 1 ? [...ep.addresses].sort() : ep.addresses;
+    k = `${addrs.join(',')}\u0000${ep.hostname ?? ''}\u0000${ep.targetRef?.namespace ?? ''}\u0000${ep.targetRef?.name ?? ''}`;
+    keys.set(ep, k);
+  }
+  return k;
 }
 
 /** EndpointSet: endpoints by identity, iterated in insertion order (deterministic PopAny). */
@@ -39,6 +47,7 @@ export class EndpointSet {
  * resourceVersion) are equal. Hints are not compared.
  */
 export function endpointsEqualBeyondHash(a: SliceEndpoint, b: SliceEndpoint): boolean {
+  if (a === b) return true;
   if (a.nodeName !== b.nodeName) return false;
   if (a.zone !== b.zone) return false;
   if (a.conditions?.ready !== b.conditions?.ready) return false;

@@ -3,6 +3,7 @@
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { Store } from '../store.js';
 import type { KObject } from '../object.js';
+import { labelBuckets } from '../podindex.js';
 import { matchesMap, type Labels } from '../labels.js';
 import { LABEL_MANAGED_BY, LABEL_SERVICE_NAME } from './constants.js';
 import type { Slice } from './types.js';
@@ -26,14 +27,14 @@ export function installEndpointIndexes(store: Store): void {
     let first: string | undefined;
     for (const k in sel) if (first === undefined || k < first) first = k;
     return [first === undefined ? `${ns}/` : `${ns}/${first}=${sel[first]}`];
-  }, (o) => [o['spec']]);
+  }, (o) => o['spec']);
   store.addIndex('EndpointSlice', SLICE_OWNER_INDEX, (o: KObject) => {
     const labels = o.metadata.labels;
     const svc = labels?.[LABEL_SERVICE_NAME];
     const by = labels?.[LABEL_MANAGED_BY];
     if (!svc || !by) return [];
     return [sliceIndexKey(o.metadata.namespace ?? 'default', svc, by)];
-  }, (o) => [o.metadata.labels]);
+  }, (o) => o.metadata.labels);
 }
 
 export function sliceIndexKey(namespace: string, serviceName: string, managedBy: string): string {
@@ -53,9 +54,26 @@ export function slicesFor(store: Store, namespace: string, serviceName: string, 
 /** Keys of the Services in `namespace` whose (non-nil) selector matches these labels. */
 export function servicesForLabels(store: Store, namespace: string, labels: Labels): Set<string> {
   const out = new Set<string>();
-  addMatching(store, `${namespace}/`, labels, out);
-  if (labels) for (const k in labels) addMatching(store, `${namespace}/${k}=${labels[k]}`, labels, out);
+  for (const bucket of labelBuckets(namespace, labels)) addMatching(store, bucket, labels, out);
   return out;
+}
+
+const shared = new WeakMap<object, { store: Store; namespace: string; writes: number; services: ReadonlySet<string> }>();
+const NO_SERVICES: ReadonlySet<string> = new Set();
+
+/**
+ * servicesForLabels, remembered per labels object (pods of one template share theirs) until a
+ * Service is written. The answer is shared: read it, do not change it.
+ */
+export function servicesForLabelsShared(store: Store, namespace: string, labels: Labels): ReadonlySet<string> {
+  if (!labels) return servicesForLabels(store, namespace, labels);
+  const writes = store.writes('Service');
+  const hit = shared.get(labels);
+  if (hit && hit.store === store && hit.namespace === namespace && hit.writes === writes) return hit.services;
+  const found = servicesForLabels(store, namespace, labels);
+  const services = found.size ? found : NO_SERVICES;
+  shared.set(labels, { store, namespace, writes, services });
+  return services;
 }
 
 function addMatching(store: Store, bucket: string, labels: Labels, out: Set<string>): void {

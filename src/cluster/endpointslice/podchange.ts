@@ -1,8 +1,9 @@
 // Which Services a Pod update concerns (util/controller_utils.go): the Pod's Services when
 // something endpoints show changed; on a label change, the Services it joined or left.
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import type { Store } from '../store.js';
-import { servicesForLabels } from './indexes.js';
+import type { Store, WatchEvent } from '../store.js';
+import type { KObject } from '../object.js';
+import { servicesForLabels, servicesForLabelsShared } from './indexes.js';
 import { isPodReady } from './podutil.js';
 
 /** podEndpointsChanged: [endpoint fields changed, membership may have changed]. */
@@ -52,4 +53,33 @@ function labelsEqual(a: Readonly<Record<string, string>> | undefined, b: Readonl
   if (ak.length !== bk.length) return false;
   for (const k of ak) if (b![k] !== a![k]) return false;
   return true;
+}
+
+// The EndpointSlice and Endpoints controllers ask the same question of every Pod event, one
+// after the other: answer it once per event (handlers never write, so nothing changes between).
+let lastEvent: object | undefined;
+let lastStore: Store | undefined;
+let lastAnswer: ReadonlySet<string> = new Set();
+const NONE: ReadonlySet<string> = new Set();
+
+/** The Service keys a Pod event concerns (read-only: the answer is shared). */
+export function servicesForPodEvent(store: Store, ev: WatchEvent<KObject & Pod>): ReadonlySet<string> {
+  if (ev === lastEvent && store === lastStore) return lastAnswer;
+  const pod = ev.object;
+  const ns = pod.metadata.namespace ?? 'default';
+  let answer: ReadonlySet<string>;
+  if (ev.type !== 'MODIFIED' || !ev.old) {
+    answer = servicesForLabelsShared(store, ns, pod.metadata.labels);
+  } else {
+    const old = ev.old;
+    const sameVersion = old.metadata?.resourceVersion !== undefined && old.metadata.resourceVersion === pod.metadata?.resourceVersion;
+    const [podChanged, labelsChanged] = sameVersion ? [false, false] : podEndpointsChanged(old, pod);
+    if (!podChanged && !labelsChanged) answer = NONE;
+    else if (!labelsChanged) answer = servicesForLabelsShared(store, ns, pod.metadata.labels);
+    else answer = servicesToUpdateOnPodChange(store, old, pod);
+  }
+  lastEvent = ev;
+  lastStore = store;
+  lastAnswer = answer;
+  return answer;
 }

@@ -5,7 +5,33 @@ import { parseIP } from './ip.js';
 import { isPodReady, shouldSetHostname } from './podutil.js';
 import type { SliceEndpoint } from './types.js';
 
+interface Made {
+  node: Node | undefined;
+  publishNotReady: boolean;
+  hostname: boolean;
+  addressType: AddressType;
+  ep: SliceEndpoint;
+}
+
+// Stored pods never change in place, so the endpoint made for one stays right while the node,
+// the Service's relevant settings and the address type are the same; reusing it also lets the
+// reconciler compare endpoints by identity. Endpoints are never changed in place either (hints
+// are added on copies).
+const made = new WeakMap<Pod, Made>();
+
 export function podToEndpoint(pod: Pod, node: Node | undefined, service: Service, addressType: AddressType): SliceEndpoint {
+  const publishNotReady = service.spec?.publishNotReadyAddresses === true;
+  const hostname = shouldSetHostname(pod, service);
+  const hit = made.get(pod);
+  if (hit && hit.node === node && hit.publishNotReady === publishNotReady && hit.hostname === hostname && hit.addressType === addressType) {
+    return hit.ep;
+  }
+  const ep = makeEndpoint(pod, node, service, addressType);
+  made.set(pod, { node, publishNotReady, hostname, addressType, ep });
+  return ep;
+}
+
+function makeEndpoint(pod: Pod, node: Node | undefined, service: Service, addressType: AddressType): SliceEndpoint {
   const serving = isPodReady(pod);
   const terminating = pod.metadata?.deletionTimestamp !== undefined;
   // "ready" is never true for a terminating Pod, unless publishNotReadyAddresses says so.

@@ -14,14 +14,14 @@ function once(
   kind: string,
   name: string,
   fn: (o: KObject) => readonly string[],
-  inputs: (o: KObject) => readonly unknown[],
+  input: (o: KObject) => unknown,
 ): void {
   let s = installed.get(store);
   if (!s) installed.set(store, (s = new Set()));
   const key = `${kind}/${name}`;
   if (s.has(key)) return;
   s.add(key);
-  store.addIndex(kind, name, fn, inputs);
+  store.addIndex(kind, name, fn, input);
 }
 
 const byNamespace = (o: KObject) => [o.metadata.namespace ?? 'default'];
@@ -30,8 +30,8 @@ const byController = (o: KObject) => {
   return ref ? [ref.uid] : [];
 };
 // What each index reads: a namespace never changes; controller refs only with ownerReferences.
-const noInputs = () => [];
-const ownerInputs = (o: KObject) => [o.metadata.ownerReferences];
+const noInputs = () => undefined;
+const ownerInputs = (o: KObject) => o.metadata.ownerReferences;
 const orphanByNamespace = (o: KObject) =>
   o.metadata.ownerReferences?.some((r) => r.controller) ? [] : [o.metadata.namespace ?? 'default'];
 

@@ -2,7 +2,7 @@
 // the API server would apply to the fields the control plane relies on.
 import type { Pod, PodSpec, PodTemplateSpec } from 'kubernetes-types/core/v1.js';
 import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
-import type { KObject, Stored } from '../object.js';
+import { flat, type KObject, type Stored } from '../object.js';
 import { canonicalJsonOf } from './hash.js';
 
 export const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
@@ -32,8 +32,16 @@ export function defaultedSpecOf(template: PodTemplateSpec): PodSpec {
 
 /** getPodsPrefix: `<name>-`, unless that would not be a valid name prefix. */
 export function podNamePrefix(controllerName: string): string {
-  const prefix = `${controllerName}-`;
+  const prefix = flat(`${controllerName}-`);
   return prefix.length <= 253 ? prefix : controllerName;
+}
+
+// Every pod of an owner carries the same generateName: make the text once per owner metadata.
+const prefixes = new WeakMap<object, string>();
+function ownerPrefix(owner: KObject): string {
+  let p = prefixes.get(owner.metadata);
+  if (p === undefined) prefixes.set(owner.metadata, (p = podNamePrefix(owner.metadata.name!)));
+  return p;
 }
 
 /**
@@ -48,19 +56,13 @@ export function podFromTemplate(
   spec: PodSpec = defaultedSpecOf(template),
 ): Stored<Pod> {
   const meta = template.metadata ?? {};
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      generateName: podNamePrefix(owner.metadata.name!),
-      namespace: owner.metadata.namespace,
-      ...(meta.labels ? { labels: meta.labels } : {}),
-      ...(meta.annotations ? { annotations: meta.annotations } : {}),
-      ...(meta.finalizers ? { finalizers: meta.finalizers } : {}),
-      ownerReferences: ownerRefs,
-    },
-    spec,
-  };
+  // Keys added in order to a plain literal (spreads of optional parts are slow in V8).
+  const metadata: Record<string, unknown> = { generateName: ownerPrefix(owner), namespace: owner.metadata.namespace };
+  if (meta.labels) metadata['labels'] = meta.labels;
+  if (meta.annotations) metadata['annotations'] = meta.annotations;
+  if (meta.finalizers) metadata['finalizers'] = meta.finalizers;
+  metadata['ownerReferences'] = ownerRefs;
+  return { apiVersion: 'v1', kind: 'Pod', metadata, spec };
 }
 
 const withoutHash = new WeakMap<object, string>();

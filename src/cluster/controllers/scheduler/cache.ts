@@ -39,12 +39,18 @@ export class NodeColumns {
   nzCpu = new Float64Array(0);
   nzMem = new Float64Array(0);
   podCount = new Float64Array(0);
+  /** allocatable − requested (cpu, memory) and allocatable pods − pods, kept for the fit check. */
+  freeCpu = new Float64Array(0);
+  freeMem = new Float64Array(0);
+  freePods = new Float64Array(0);
   flags = new Uint8Array(0);
   zoneId = new Int32Array(0);
-  /** Bumped whenever the node's totals or allocatable change (keys the score memo below). */
+  /** Bumped whenever the node's totals or allocatable change. */
   version = new Uint32Array(0);
-  /** Memo of the resource scores (LeastAllocated + BalancedAllocation) for one request shape. */
-  memoVersion = new Uint32Array(0);
+  /**
+   * Memo of the resource scores (LeastAllocated + BalancedAllocation) for one request shape;
+   * memoShape is reset to 0 (no shape) whenever the node's totals or allocatable change.
+   */
   memoShape = new Int32Array(0);
   memoScore = new Float64Array(0);
 
@@ -65,13 +71,35 @@ export class NodeColumns {
     this.nzCpu = grow(this.nzCpu, f64);
     this.nzMem = grow(this.nzMem, f64);
     this.podCount = grow(this.podCount, f64);
+    this.freeCpu = grow(this.freeCpu, f64);
+    this.freeMem = grow(this.freeMem, f64);
+    this.freePods = grow(this.freePods, f64);
     this.flags = grow(this.flags, (n) => new Uint8Array(n));
     this.zoneId = grow(this.zoneId, (n) => new Int32Array(n));
     this.version = grow(this.version, (n) => new Uint32Array(n));
-    this.memoVersion = grow(this.memoVersion, (n) => new Uint32Array(n));
     this.memoShape = grow(this.memoShape, (n) => new Int32Array(n));
     this.memoScore = grow(this.memoScore, f64);
     this.capacity = cap;
+  }
+
+  /**
+   * Slots whose totals or allocatable changed, in order; `changeBase` is the sequence number of
+   * `changes[0]`. Readers remember how far they have read; older entries are dropped.
+   */
+  changes: number[] = [];
+  changeBase = 0;
+
+  /** Recompute the free columns of `slot` from allocatable and requested (never accumulated). */
+  refreshFree(slot: number): void {
+    this.memoShape[slot] = 0;
+    if (this.changes.length >= 8192) {
+      this.changeBase += 4096;
+      this.changes = this.changes.slice(4096);
+    }
+    this.changes.push(slot);
+    this.freeCpu[slot] = this.allocCpu[slot]! - this.reqCpu[slot]!;
+    this.freeMem[slot] = this.allocMem[slot]! - this.reqMem[slot]!;
+    this.freePods[slot] = this.allocPods[slot]! - this.podCount[slot]!;
   }
 }
 
@@ -142,6 +170,7 @@ export class NodeInfo {
     c.allocPods[i] = value(alloc['pods']);
     c.zoneId[i] = zoneId;
     c.version[i]!++;
+    c.refreshFree(i);
     this.refreshFlags();
   }
 
@@ -180,7 +209,20 @@ export interface PodRecord {
   counted: boolean;
 }
 
+// Pods of one template share their containers array: their host ports are worked out once.
+const portsByContainers = new WeakMap<object, HostPort[]>();
+const NO_PORTS: HostPort[] = [];
+
+/** The host ports a pod's containers ask for (shared: callers must not change the list). */
 export function hostPortsOf(pod: Pod): HostPort[] {
+  const containers = pod.spec?.containers;
+  if (!containers) return NO_PORTS;
+  let ports = portsByContainers.get(containers);
+  if (!ports) portsByContainers.set(containers, (ports = collectHostPorts(pod)));
+  return ports;
+}
+
+function collectHostPorts(pod: Pod): HostPort[] {
   const out: HostPort[] = [];
   for (const c of pod.spec?.containers ?? []) {
     for (const p of c.ports ?? []) {
@@ -314,6 +356,7 @@ export class SchedulerCache {
     c.nzMem[i]! += rec.nzMem;
     c.podCount[i]!++;
     c.version[i]!++;
+    c.refreshFree(i);
     for (const p of rec.ports) {
       if (!info.usedPorts) info.usedPorts = new Map();
       const k = `${p.protocol}/${p.port}`;
@@ -346,6 +389,7 @@ export class SchedulerCache {
     c.nzMem[i]! -= rec.nzMem;
     c.podCount[i]!--;
     c.version[i]!++;
+    c.refreshFree(i);
     for (const p of rec.ports) {
       const k = `${p.protocol}/${p.port}`;
       const holders = info.usedPorts?.get(k);

@@ -8,19 +8,18 @@ import type { Rng } from '../../rng.js';
 import { findUntoleratedTaint, formatTaint, tolerationsTolerateTaint, toleratesTaint } from '../../apiserver/tolerations.js';
 import { podMatchesNode, preferredNodeAffinityScore } from '../../apiserver/node-affinity.js';
 import { podRequests, type PodRequests } from '../../apiserver/resources.js';
-import { F_FILTER_TAINTS, F_PORTS, F_PREFER_TAINTS, F_UNSCHEDULABLE, hostPortsOf, type HostPort, type NodeInfo, type SchedulerCache } from './cache.js';
-import { DefaultSpreadScore, podSpreadConstraints, SpreadFilter, SpreadScore, systemDefaultConstraints, type DefaultSelectorCache } from './spread.js';
+import { F_FILTER_TAINTS, F_HOSTNAME, F_PORTS, F_PREFER_TAINTS, F_UNSCHEDULABLE, F_ZONE, hostPortsOf, type HostPort, type NodeInfo, type SchedulerCache } from './cache.js';
+import { DefaultSpreadScore, defaultSpreadCounts, podSpreadConstraints, SpreadFilter, SpreadScore, systemDefaultConstraints, type DefaultSelectorCache } from './spread.js';
 import { InterPodFilter, requiredAffinityTerms, requiredAntiAffinityTerms } from './interpod.js';
 import type { ServiceSelectorIndex } from './services.js';
+import { MAX_NODE_SCORE, resourceScore, WEIGHT } from './scores.js';
+import type { WindowIndex } from './window.js';
 
 export const REASON_UNSCHEDULABLE = 'node(s) were unschedulable';
 export const REASON_NODE_AFFINITY = "node(s) didn't match Pod's node affinity/selector";
 export const REASON_NODE_PORTS = "node(s) didn't have free ports for the requested pod ports";
 const TAINT_UNSCHEDULABLE: Taint = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' };
 
-/** Default weights of the score plugins (KubeSchedulerConfiguration v1). */
-const WEIGHT = { taint: 3, nodeAffinity: 2, fit: 1, spread: 2, balanced: 1 } as const;
-const MAX_NODE_SCORE = 100;
 const MIN_FEASIBLE_NODES_TO_FIND = 100;
 const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5;
 
@@ -34,7 +33,12 @@ export interface CycleEnv {
   percentageOfNodesToScore: number;
   /** Rotates across cycles so every node gets its turn (sched.nextStartNodeIndex). */
   nextStartNodeIndex: number;
+  /** The common cycle without walking the window (see window.ts); absent: always linear. */
+  window?: WindowIndex;
 }
+
+/** Below this many nodes the linear cycle is cheap enough. */
+const WINDOW_MIN_NODES = 200;
 
 export type CycleResult =
   | { ok: true; node: NodeInfo }
@@ -57,7 +61,8 @@ interface FilterState {
   tolerations: readonly Toleration[] | undefined;
   toleratesUnschedulable: boolean;
   checksAffinity: boolean;
-  requests: PodRequests;
+  requests: Readonly<PodRequests>;
+  shape: number;
   ports: HostPort[];
   spread?: SpreadFilter;
   interPod?: InterPodFilter;
@@ -137,6 +142,37 @@ function nodeNamesFromAffinity(pod: Pod): Set<string> | 'conflict' | undefined {
   return names;
 }
 
+/** What a cycle needs from a pod's spec; pods of one template share their spec until bound. */
+interface SpecFacts {
+  tolerations: readonly Toleration[] | undefined;
+  toleratesUnschedulable: boolean;
+  checksAffinity: boolean;
+  requests: Readonly<PodRequests>;
+  /** requestShape(requests) */
+  shape: number;
+  ports: HostPort[];
+}
+
+const factsBySpec = new WeakMap<object, SpecFacts>();
+
+function specFacts(pod: Pod): SpecFacts {
+  const spec = pod.spec;
+  const hit = spec && factsBySpec.get(spec);
+  if (hit) return hit;
+  const tolerations = spec?.tolerations;
+  const requests = podRequests(pod);
+  const facts: SpecFacts = {
+    tolerations,
+    toleratesUnschedulable: tolerationsTolerateTaint(tolerations, TAINT_UNSCHEDULABLE),
+    checksAffinity: !!spec?.nodeSelector || !!spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution,
+    requests,
+    shape: requestShape(requests),
+    ports: hostPortsOf(pod),
+  };
+  if (spec) factsBySpec.set(spec, facts);
+  return facts;
+}
+
 let feasibleBuf = new Int32Array(1024);
 
 export function runCycle(env: CycleEnv, pod: Pod): CycleResult {
@@ -149,17 +185,20 @@ export function runCycle(env: CycleEnv, pod: Pod): CycleResult {
     return { ok: false, message: `0/${allCount} nodes are available: pod affinity terms conflict.`, plugins: new Set(['NodeAffinity']) };
   }
   const slots = restrict ? all.filter((slot) => restrict.has(cache.slots[slot]!.name)) : all;
-  const tolerations = pod.spec?.tolerations;
+  const facts = specFacts(pod);
   const state: FilterState = {
     pod,
-    tolerations,
-    toleratesUnschedulable: tolerationsTolerateTaint(tolerations, TAINT_UNSCHEDULABLE),
-    checksAffinity: !!pod.spec?.nodeSelector || !!pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution,
-    requests: podRequests(pod),
-    ports: hostPortsOf(pod),
+    tolerations: facts.tolerations,
+    toleratesUnschedulable: facts.toleratesUnschedulable,
+    checksAffinity: facts.checksAffinity,
+    requests: facts.requests,
+    shape: facts.shape,
+    ports: facts.ports,
   };
-  const hard = podSpreadConstraints(pod, 'DoNotSchedule');
-  if (hard.length) state.spread = new SpreadFilter(env, pod, hard);
+  if (pod.spec?.topologySpreadConstraints?.length) {
+    const hard = podSpreadConstraints(pod, 'DoNotSchedule');
+    if (hard.length) state.spread = new SpreadFilter(env, pod, hard);
+  }
   if (requiredAffinityTerms(pod).length || requiredAntiAffinityTerms(pod).length || cache.antiAffinityPods.size) {
     const f = new InterPodFilter(env.store, cache, pod);
     if (f.active) state.interPod = f;
@@ -180,16 +219,48 @@ export function runCycle(env: CycleEnv, pod: Pod): CycleResult {
   const simplePod = !state.checksAffinity && state.ports.length === 0 && !state.spread && !state.interPod;
   const cpu = state.requests.milliCPU;
   const mem = state.requests.memory;
+  const flagCol = cols.flags;
+  const freePods = cols.freePods;
+  const freeCpu = cols.freeCpu;
+  const freeMem = cols.freeMem;
+  // A node scored for this shape since its totals last changed passed NodeResourcesFit for it.
+  const memoShape = cols.memoShape;
+  const shape = state.shape;
+  if (
+    simplePod &&
+    env.window &&
+    !restrict &&
+    len >= WINDOW_MIN_NODES &&
+    numToFind < len &&
+    !pod.spec?.topologySpreadConstraints?.length &&
+    !pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.length &&
+    env.window.prepare(cache, state.shape, state.requests)
+  ) {
+    const w = env.window;
+    const span = w.span(start, numToFind);
+    if (span.found > 0) {
+      env.nextStartNodeIndex = (env.nextStartNodeIndex + span.examined) % allCount;
+      if (span.found === 1) return { ok: true, node: cache.slots[w.firstFeasible(start)]! };
+      const sel = env.defaultSelectors.get(env.store, env.services, pod);
+      const spread = sel ? { counts: defaultSpreadCounts(env, pod, systemDefaultConstraints(sel, pod)) } : undefined;
+      const chosen = w.select(start, span.examined, span.found, spread, cache.zoneIds, env.rng);
+      if (chosen !== undefined) return { ok: true, node: cache.slots[chosen]! };
+      // Many nodes hold matching pods: score the same window linearly.
+      if (feasibleBuf.length < span.found) feasibleBuf = new Int32Array(span.found * 2);
+      const n = w.feasibleSlots(start, span.examined, feasibleBuf);
+      return { ok: true, node: cache.slots[scoreAndSelect(env, pod, state, feasibleBuf, n)]! };
+    }
+    // No node fits: the linear loop below writes the reasons.
+  }
   for (let i = 0; i < len && found < numToFind; i++) {
     let at = start + i;
     if (at >= len) at -= len;
     const slot = slots[at]!;
     if (
       simplePod &&
-      (cols.flags[slot]! & (F_UNSCHEDULABLE | F_FILTER_TAINTS)) === 0 &&
-      cols.podCount[slot]! + 1 <= cols.allocPods[slot]! &&
-      (cpu === 0 || cpu <= cols.allocCpu[slot]! - cols.reqCpu[slot]!) &&
-      (mem === 0 || mem <= cols.allocMem[slot]! - cols.reqMem[slot]!)
+      (flagCol[slot]! & (F_UNSCHEDULABLE | F_FILTER_TAINTS)) === 0 &&
+      (memoShape[slot] === shape ||
+        (freePods[slot]! >= 1 && (cpu === 0 || cpu <= freeCpu[slot]!) && (mem === 0 || mem <= freeMem[slot]!)))
     ) {
       feasible[found++] = slot;
       continue;
@@ -242,7 +313,6 @@ function scoreAndSelect(env: CycleEnv, pod: Pod, state: FilterState, feasible: I
     baseBuf = new Float64Array(n * 2);
   }
   const r = state.requests;
-  const bestEffort = r.milliCPU === 0 && r.memory === 0;
   const preferred = pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution;
   const hasPreferred = !!preferred && preferred.length > 0;
   let preferTolerations: Toleration[] | undefined;
@@ -263,24 +333,33 @@ function scoreAndSelect(env: CycleEnv, pod: Pod, state: FilterState, feasible: I
     }
   }
 
-  const podNzCpu = r.nonZeroMilliCPU;
-  const podNzMem = r.nonZeroMemory;
-  const shape = requestShape(r);
+  const shape = state.shape;
   let maxTaint = 0;
   let maxAffinity = 0;
   let minSpread = Infinity;
   let maxSpread = 0;
+  // Columns and spreading inputs in locals: this loop runs for every feasible node of every pod.
+  const flagCol = c.flags;
+  const memoShape = c.memoShape;
+  const memoScore = c.memoScore;
+  const zoneId = c.zoneId;
+  const perSlot = fast?.perSlot;
+  const hostWeight = fast ? fast.hostWeight : 0;
+  const zoneTerm = fast?.zoneTerm;
+  const taints = taintBuf;
+  const base = baseBuf;
+  const spread = spreadBuf;
   for (let i = 0; i < n; i++) {
     const slot = feasible[i]!;
-    const flags = c.flags[slot]!;
+    const flags = flagCol[slot]!;
     // TaintToleration: intolerable PreferNoSchedule taints, fewer is better.
-    let taints = 0;
+    let tc = 0;
     if (flags & F_PREFER_TAINTS) {
       preferTolerations ??= (pod.spec?.tolerations ?? []).filter((t) => !t.effect || t.effect === 'PreferNoSchedule');
-      for (const t of cache.slots[slot]!.preferNoScheduleTaints) if (!preferTolerations.some((tol) => toleratesTaint(tol, t))) taints++;
-      if (taints > maxTaint) maxTaint = taints;
+      for (const t of cache.slots[slot]!.preferNoScheduleTaints) if (!preferTolerations.some((tol) => toleratesTaint(tol, t))) tc++;
+      if (tc > maxTaint) maxTaint = tc;
     }
-    taintBuf[i] = taints;
+    taints[i] = tc;
     // NodeAffinity: preferred terms.
     if (hasPreferred) {
       const info = cache.slots[slot]!;
@@ -290,47 +369,27 @@ function scoreAndSelect(env: CycleEnv, pod: Pod, state: FilterState, feasible: I
     }
     // NodeResourcesFit (LeastAllocated on non-zero requests) and BalancedAllocation (actual
     // requests), remembered per node until its totals change or a pod of another shape asks.
-    let base: number;
-    if (c.memoVersion[slot] === c.version[slot] && c.memoShape[slot] === shape) {
-      base = c.memoScore[slot]!;
+    if (memoShape[slot] === shape) {
+      base[i] = memoScore[slot]!;
     } else {
-      const allocCpu = c.allocCpu[slot]!;
-      const allocMem = c.allocMem[slot]!;
-      let sum = 0;
-      let weights = 0;
-      if (allocCpu > 0) {
-        sum += leastRequested(c.nzCpu[slot]! + podNzCpu, allocCpu);
-        weights++;
-      }
-      if (allocMem > 0) {
-        sum += leastRequested(c.nzMem[slot]! + podNzMem, allocMem);
-        weights++;
-      }
-      base = WEIGHT.fit * (weights ? Math.trunc(sum / weights) : 0);
-      if (!bestEffort) {
-        if (allocCpu > 0 && allocMem > 0) {
-          const fc = Math.min(1, (c.reqCpu[slot]! + r.milliCPU) / allocCpu);
-          const fm = Math.min(1, (c.reqMem[slot]! + r.memory) / allocMem);
-          base += WEIGHT.balanced * Math.trunc((1 - Math.abs(fc - fm) / 2) * MAX_NODE_SCORE);
-        } else {
-          base += WEIGHT.balanced * MAX_NODE_SCORE;
-        }
-      }
-      c.memoVersion[slot] = c.version[slot]!;
-      c.memoShape[slot] = shape;
-      c.memoScore[slot] = base;
+      const b = resourceScore(c, slot, r);
+      memoShape[slot] = shape;
+      memoScore[slot] = b;
+      base[i] = b;
     }
-    baseBuf[i] = base;
-    // PodTopologySpread raw score.
-    if (fast) {
-      const sp = fast.score(slot);
-      spreadBuf[i] = sp;
+    // PodTopologySpread raw score (DefaultSpreadScore.score, inlined).
+    if (perSlot !== undefined) {
+      let sc = 0;
+      if (flags & F_HOSTNAME) sc += perSlot[slot]! * hostWeight + 2;
+      if (flags & F_ZONE) sc += zoneTerm![zoneId[slot]!]!;
+      const sp = Math.round(sc);
+      spread[i] = sp;
       if (sp < minSpread) minSpread = sp;
       if (sp > maxSpread) maxSpread = sp;
     } else if (general) {
       const info = cache.slots[slot]!;
       const sp = general.score(info);
-      spreadBuf[i] = sp;
+      spread[i] = sp;
       if (!general.isIgnored(info)) {
         if (sp < minSpread) minSpread = sp;
         if (sp > maxSpread) maxSpread = sp;
@@ -350,25 +409,44 @@ function scoreAndSelect(env: CycleEnv, pod: Pod, state: FilterState, feasible: I
   let bestScore = -Infinity;
   let ties = 0;
   const totals = spreadBuf; // reused in place: each slot is read before it is overwritten
-  for (let i = 0; i < n; i++) {
-    let total = baseBuf[i]!;
-    total += WEIGHT.taint * (maxTaint === 0 ? MAX_NODE_SCORE : MAX_NODE_SCORE - Math.trunc((MAX_NODE_SCORE * taintBuf[i]!) / maxTaint));
-    if (maxAffinity > 0) total += WEIGHT.nodeAffinity * Math.trunc((MAX_NODE_SCORE * affinityBuf[i]!) / maxAffinity);
-    if (spreading) {
-      let s: number;
-      if (general && general.isIgnored(cache.slots[feasible[i]!]!)) s = 0;
-      else if (maxSpread === 0) s = MAX_NODE_SCORE;
-      else if (useTable) s = normTable[spreadBuf[i]! - minSpread]!;
-      else s = Math.trunc((MAX_NODE_SCORE * (maxSpread + minSpread - spreadBuf[i]!)) / maxSpread);
-      total += WEIGHT.spread * s;
+  if (!general && maxTaint === 0 && maxAffinity === 0 && (useTable || !spreading || maxSpread === 0)) {
+    // The common case: everything but the resource scores is a function of the raw spread score.
+    // Integer sums below 2^53 are exact, so grouping the constant terms changes no total.
+    const constant = WEIGHT.taint * MAX_NODE_SCORE;
+    const flat = constant + (spreading ? WEIGHT.spread * MAX_NODE_SCORE : 0);
+    if (useTable) for (let v = 0; v < range; v++) normTable[v] = constant + WEIGHT.spread * normTable[v]!;
+    for (let i = 0; i < n; i++) {
+      const total = base[i]! + (useTable ? normTable[spread[i]! - minSpread]! : flat);
+      totals[i] = total;
+      if (total > bestScore) {
+        bestScore = total;
+        best = i;
+        ties = 1;
+      } else if (total === bestScore) {
+        ties++;
+      }
     }
-    totals[i] = total;
-    if (total > bestScore) {
-      bestScore = total;
-      best = i;
-      ties = 1;
-    } else if (total === bestScore) {
-      ties++;
+  } else {
+    for (let i = 0; i < n; i++) {
+      let total = base[i]!;
+      total += WEIGHT.taint * (maxTaint === 0 ? MAX_NODE_SCORE : MAX_NODE_SCORE - Math.trunc((MAX_NODE_SCORE * taints[i]!) / maxTaint));
+      if (maxAffinity > 0) total += WEIGHT.nodeAffinity * Math.trunc((MAX_NODE_SCORE * affinityBuf[i]!) / maxAffinity);
+      if (spreading) {
+        let sc: number;
+        if (general && general.isIgnored(cache.slots[feasible[i]!]!)) sc = 0;
+        else if (maxSpread === 0) sc = MAX_NODE_SCORE;
+        else if (useTable) sc = normTable[spread[i]! - minSpread]!;
+        else sc = Math.trunc((MAX_NODE_SCORE * (maxSpread + minSpread - spread[i]!)) / maxSpread);
+        total += WEIGHT.spread * sc;
+      }
+      totals[i] = total;
+      if (total > bestScore) {
+        bestScore = total;
+        best = i;
+        ties = 1;
+      } else if (total === bestScore) {
+        ties++;
+      }
     }
   }
   if (ties > 1) {
@@ -395,9 +473,4 @@ function slotsToInfos(cache: SchedulerCache, slots: Int32Array, n: number): Node
   const out: NodeInfo[] = new Array(n);
   for (let i = 0; i < n; i++) out[i] = cache.slots[slots[i]!]!;
   return out;
-}
-
-function leastRequested(requested: number, capacity: number): number {
-  if (capacity === 0 || requested > capacity) return 0;
-  return Math.trunc(((capacity - requested) * MAX_NODE_SCORE) / capacity);
 }

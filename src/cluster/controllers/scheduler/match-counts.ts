@@ -8,12 +8,11 @@ import type { Store } from '../../store.js';
 import { matchesSelector } from '../../labels.js';
 import type { SchedulerCache } from './cache.js';
 import { forEachAssignedMatching } from './matching.js';
+import { labelBuckets } from '../../podindex.js';
 
 export class MatchCounts {
-  /** node slot → matching pods on it (read per node per cycle, hence an array) */
-  perSlot: Uint16Array;
-  /** slots where perSlot is not zero */
-  readonly occupied = new Set<number>();
+  /** node slot → matching pods on it, only where not zero (in the order slots became non-zero) */
+  readonly perSlot = new Map<number, number>();
   /** zone label value ('' when the node has none) → matching pods */
   readonly perZone = new Map<string, number>();
 
@@ -21,25 +20,17 @@ export class MatchCounts {
     readonly namespace: string,
     readonly selector: LabelSelector,
     readonly bucket: string,
-    slots: number,
-  ) {
-    this.perSlot = new Uint16Array(Math.max(16, slots));
-  }
+  ) {}
 
-  /** Make perSlot long enough to be read at any slot below `slots`. */
-  ensure(slots: number): void {
-    if (slots <= this.perSlot.length) return;
-    const grown = new Uint16Array(Math.max(slots, this.perSlot.length * 2));
-    grown.set(this.perSlot);
-    this.perSlot = grown;
+  /** Slots with at least one matching pod. */
+  get occupied(): Iterable<number> {
+    return this.perSlot.keys();
   }
 
   add(slot: number, zone: string | undefined, delta: number): void {
-    this.ensure(slot + 1);
-    const n = Math.max(0, Math.min(0xffff, this.perSlot[slot]! + delta));
-    this.perSlot[slot] = n;
-    if (n === 0) this.occupied.delete(slot);
-    else this.occupied.add(slot);
+    const n = Math.max(0, Math.min(0xffff, (this.perSlot.get(slot) ?? 0) + delta));
+    if (n === 0) this.perSlot.delete(slot);
+    else this.perSlot.set(slot, n);
     if (zone === undefined) return;
     const z = (this.perZone.get(zone) ?? 0) + delta;
     if (z <= 0) this.perZone.delete(zone);
@@ -48,7 +39,7 @@ export class MatchCounts {
 
   /** Matching pods on the node in `slot`. */
   at(slot: number): number {
-    return slot < this.perSlot.length ? this.perSlot[slot]! : 0;
+    return this.perSlot.get(slot) ?? 0;
   }
 }
 
@@ -73,7 +64,7 @@ export class MatchCountIndex {
     const ml = selector.matchLabels ?? {};
     const first = Object.keys(ml).sort()[0];
     const bucket = first === undefined ? `${namespace}/` : `${namespace}/${first}=${ml[first]}`;
-    m = new MatchCounts(namespace, selector, bucket, cache.slots.length);
+    m = new MatchCounts(namespace, selector, bucket);
     const counts = m;
     forEachAssignedMatching(store, cache, namespace, selector, false, (rec) => {
       const info = cache.info(rec.node);
@@ -89,13 +80,11 @@ export class MatchCountIndex {
   /** A pod started (+1) or stopped (-1) counting on the node in `slot`. */
   podChanged(namespace: string, labels: Readonly<Record<string, string>> | undefined, slot: number, zone: string | undefined, delta: number): void {
     if (this.bySignature.size === 0) return;
-    const visit = (bucket: string) => {
+    for (const bucket of labelBuckets(namespace, labels)) {
       const b = this.buckets.get(bucket);
-      if (!b) return;
+      if (!b) continue;
       for (const m of b) if (matchesSelector(m.selector, labels)) m.add(slot, zone, delta);
-    };
-    visit(`${namespace}/`);
-    if (labels) for (const k in labels) visit(`${namespace}/${k}=${labels[k]}`);
+    }
   }
 
   clear(): void {

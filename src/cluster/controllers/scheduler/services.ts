@@ -2,6 +2,7 @@
 // first pair of its selector, which a matching pod must carry.
 import type { Service } from 'kubernetes-types/core/v1.js';
 import { matchesMap } from '../../labels.js';
+import { labelBuckets } from '../../podindex.js';
 
 interface Entry {
   namespace: string;
@@ -47,16 +48,14 @@ export class ServiceSelectorIndex {
   /** Selectors of the Services in `namespace` that select a pod with these labels. */
   selecting(namespace: string, labels: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>>[] {
     const out: Readonly<Record<string, string>>[] = [];
-    const visit = (bucket: string) => {
+    for (const bucket of labelBuckets(namespace, labels)) {
       const b = this.buckets.get(bucket);
-      if (!b) return;
+      if (!b) continue;
       for (const k of b) {
         const e = this.entries.get(k)!;
         if (matchesMap(e.selector, labels)) out.push(e.selector);
       }
-    };
-    visit(`${namespace}/`);
-    if (labels) for (const k in labels) visit(`${namespace}/${k}=${labels[k]}`);
+    }
     return out;
   }
 }

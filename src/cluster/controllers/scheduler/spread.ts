@@ -78,19 +78,37 @@ export function defaultSelector(store: Store, services: ServiceSelectorIndex, po
   return exprs.length ? { matchLabels: set, matchExpressions: exprs } : { matchLabels: set };
 }
 
-/** DefaultSelector results, reused while Services stay the same (pods of one owner share them). */
+interface SelectorEntry {
+  namespace: string;
+  ownerUid: string;
+  generation: number;
+  selector: LabelSelector | undefined;
+}
+
+/**
+ * DefaultSelector results, reused while Services stay the same (pods of one owner share them).
+ * Pods of one template share their labels object, so entries hang off it; pods without labels
+ * use a key built from namespace and owner.
+ */
 export class DefaultSelectorCache {
-  private readonly entries = new Map<string, { generation: number; selector: LabelSelector | undefined }>();
+  private readonly byLabels = new WeakMap<object, SelectorEntry>();
+  private readonly unlabelled = new Map<string, SelectorEntry>();
 
   get(store: Store, services: ServiceSelectorIndex, pod: Pod): LabelSelector | undefined {
     const owner = controllerOf(pod as KObject);
-    const key = `${pod.metadata?.namespace ?? 'default'}\0${owner?.uid ?? ''}\0${JSON.stringify(pod.metadata?.labels ?? {})}`;
-    const hit = this.entries.get(key);
-    if (hit && hit.generation === services.generation) return hit.selector;
-    if (this.entries.size > 8192) this.entries.clear();
-    const selector = defaultSelector(store, services, pod);
-    this.entries.set(key, { generation: services.generation, selector });
-    return selector;
+    const namespace = pod.metadata?.namespace ?? 'default';
+    const ownerUid = owner?.uid ?? '';
+    const labels = pod.metadata?.labels;
+    const hit = labels ? this.byLabels.get(labels) : this.unlabelled.get(`${namespace}\0${ownerUid}`);
+    if (hit && hit.generation === services.generation && hit.namespace === namespace && hit.ownerUid === ownerUid) return hit.selector;
+    const entry: SelectorEntry = { namespace, ownerUid, generation: services.generation, selector: defaultSelector(store, services, pod) };
+    if (labels) {
+      this.byLabels.set(labels, entry);
+    } else {
+      if (this.unlabelled.size > 8192) this.unlabelled.clear();
+      this.unlabelled.set(`${namespace}\0${ownerUid}`, entry);
+    }
+    return entry.selector;
   }
 }
 
@@ -189,50 +207,68 @@ export class SpreadFilter {
   }
 }
 
+/** The running match counts the system default constraints score with (their shared selector). */
+export function defaultSpreadCounts(ctx: SpreadContext, pod: Pod, constraints: SpreadConstraint[]): MatchCounts {
+  return countsFor(ctx, pod.metadata?.namespace ?? 'default', constraints[0]!);
+}
+
 let cycleStamp = 0;
-let zoneStamp = new Uint32Array(64);
 let zoneDomainStamp = new Uint32Array(64);
-let zoneCounts = new Float64Array(64);
+let zoneTermBuf = new Float64Array(64);
+/** Matching pods per node slot for the cycle being scored; zero everywhere else. */
+let hostScratch = new Uint16Array(64);
+/** The slots hostScratch holds counts for (cleared when the next cycle starts). */
+let hostDirty: number[] = [];
 
 /**
  * The system default constraints (hostname maxSkew 3, zone maxSkew 5) for a pod without node
- * affinity: the common case, scored from the cache's per-node columns and per-zone scratch
- * arrays instead of maps.
+ * affinity: the common case, scored from the cache's per-node columns and a per-zone scratch
+ * array instead of maps. The scheduling cycle reads `perSlot`, `hostWeight` and `zoneTerm`
+ * directly in its per-node loop; score() is the same formula.
  */
 export class DefaultSpreadScore {
-  private readonly stamp: number;
-  private readonly hostWeight: number;
-  private readonly zoneWeight: number;
+  readonly hostWeight: number;
+  /** Matching pods per node slot (a shared scratch array, valid until the next cycle). */
+  readonly perSlot: Uint16Array;
+  /** Per zone id of the feasible nodes: the zone part of the raw score (count × weight + 4). */
+  readonly zoneTerm: Float64Array;
   private readonly cols: NodeColumns;
-  private readonly tracked: MatchCounts;
 
   constructor(ctx: SpreadContext, pod: Pod, constraints: SpreadConstraint[], feasible: Int32Array, n: number) {
     const ns = pod.metadata?.namespace ?? 'default';
     const cols = (this.cols = ctx.cache.cols);
-    const stamp = (this.stamp = ++cycleStamp);
+    const stamp = ++cycleStamp;
     const zones = ctx.cache.zoneIds.size;
-    if (zoneStamp.length < zones) {
-      zoneStamp = new Uint32Array(zones * 2);
+    if (zoneDomainStamp.length < zones) {
       zoneDomainStamp = new Uint32Array(zones * 2);
-      zoneCounts = new Float64Array(zones * 2);
+      zoneTermBuf = new Float64Array(zones * 2);
     }
+    const zoneTerm = (this.zoneTerm = zoneTermBuf);
     let zoneDomains = 0;
     for (let i = 0; i < n; i++) {
       const z = cols.zoneId[feasible[i]!]!;
       if (zoneDomainStamp[z] !== stamp) {
         zoneDomainStamp[z] = stamp;
+        zoneTerm[z] = 4; // no matching pods: 0 × weight + 4
         zoneDomains++;
       }
     }
     this.hostWeight = Math.log(n + 2);
-    this.zoneWeight = Math.log(zoneDomains + 2);
-    const tracked = (this.tracked = countsFor(ctx, ns, constraints[0]!));
-    tracked.ensure(cols.capacity);
+    const zoneWeight = Math.log(zoneDomains + 2);
+    const tracked = countsFor(ctx, ns, constraints[0]!);
+    for (const slot of hostDirty) hostScratch[slot] = 0;
+    hostDirty = [];
+    if (hostScratch.length < cols.capacity) hostScratch = new Uint16Array(cols.capacity);
+    for (const [slot, cnt] of tracked.perSlot) {
+      if (slot >= hostScratch.length) continue; // a slot the columns do not cover is never scored
+      hostScratch[slot] = cnt;
+      hostDirty.push(slot);
+    }
+    this.perSlot = hostScratch;
     for (const [zone, cnt] of tracked.perZone) {
       const z = ctx.cache.zoneIds.get(zone);
       if (z === undefined || zoneDomainStamp[z] !== stamp) continue;
-      zoneStamp[z] = stamp;
-      zoneCounts[z] = cnt;
+      zoneTerm[z] = cnt * zoneWeight + 4;
     }
   }
 
@@ -241,11 +277,8 @@ export class DefaultSpreadScore {
     const c = this.cols;
     const flags = c.flags[slot]!;
     let s = 0;
-    if (flags & F_HOSTNAME) s += this.tracked.perSlot[slot]! * this.hostWeight + 2;
-    if (flags & F_ZONE) {
-      const z = c.zoneId[slot]!;
-      s += (zoneStamp[z] === this.stamp ? zoneCounts[z]! : 0) * this.zoneWeight + 4;
-    }
+    if (flags & F_HOSTNAME) s += this.perSlot[slot]! * this.hostWeight + 2;
+    if (flags & F_ZONE) s += this.zoneTerm[c.zoneId[slot]!]!;
     return Math.round(s);
   }
 }

@@ -26,6 +26,17 @@ export function podToEndpointAddressForService(
   v6ForService: boolean | undefined = serviceIsIPv6(svc),
 ): EndpointAddress | undefined {
   const v6 = v6ForService ?? isIPv6String(pod.status?.podIP);
+  // Stored pods never change in place: one address per pod and family, shared (read-only).
+  const hit = addresses.get(pod);
+  if (hit && hit.v6 === v6) return hit.addr;
+  const addr = makeAddress(pod, v6);
+  addresses.set(pod, { v6, addr });
+  return addr;
+}
+
+const addresses = new WeakMap<Pod, { v6: boolean; addr: EndpointAddress | undefined }>();
+
+function makeAddress(pod: Pod, v6: boolean): EndpointAddress | undefined {
   const ip = pod.status?.podIPs?.find((p) => isIPv6String(p.ip) === v6)?.ip;
   if (!ip) return undefined;
   return {
