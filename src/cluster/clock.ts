@@ -6,9 +6,14 @@ export class Clock {
   private nowMs: number;
   private seq = 0;
   private heap: Timer[] = [];
-  /** The last second rfc3339() formatted, and its text (most calls fall in the current second). */
+  /**
+   * The last two seconds rfc3339() formatted, and their texts: most calls ask for the current
+   * second, and the rest mostly for one other (a deletion's deadline, a container's start).
+   */
   private textSecond = NaN;
   private text = '';
+  private otherSecond = NaN;
+  private otherText = '';
 
   constructor(readonly epochMs: number = Date.UTC(2026, 0, 1)) {
     this.nowMs = epochMs;
@@ -27,13 +32,20 @@ export class Clock {
   /** RFC 3339 with second precision, as the API server writes timestamps. */
   rfc3339(ms: number = this.nowMs): string {
     const second = Math.floor(ms / 1000);
-    if (second !== this.textSecond) {
+    if (second === this.textSecond) return this.text;
+    if (second !== this.otherSecond) {
       // slice + 'Z' rather than replace(): the same text, built flat.
       const iso = new Date(second * 1000).toISOString();
-      this.text = iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z`.trim() : iso;
-      this.textSecond = second;
+      this.otherText = iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z`.trim() : iso;
+      this.otherSecond = second;
     }
-    return this.text;
+    // Swap, so the newest second is checked first.
+    const text = this.otherText;
+    this.otherSecond = this.textSecond;
+    this.otherText = this.text;
+    this.textSecond = second;
+    this.text = text;
+    return text;
   }
 
   /** Run `fire` once virtual time reaches now + delaySeconds. */

@@ -26,7 +26,18 @@ export function parseTime(s: string | undefined): number {
 }
 
 /** Go's time.RFC3339Nano in UTC: fractional seconds without trailing zeros. */
+let lastMs = NaN;
+let lastText = '';
+
 export function formatRFC3339Nano(ms: number): string {
+  // Many Services share a trigger time: remember the last one formatted.
+  if (ms === lastMs) return lastText;
+  lastText = formatNano(ms);
+  lastMs = ms;
+  return lastText;
+}
+
+function formatNano(ms: number): string {
   const iso = new Date(ms).toISOString(); // 2026-01-01T00:00:05.120Z
   const [head, frac] = iso.slice(0, -1).split('.');
   const trimmed = (frac ?? '').replace(/0+$/, '');

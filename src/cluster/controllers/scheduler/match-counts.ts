@@ -43,7 +43,8 @@ export class MatchCounts {
   }
 }
 
-const MAX_TRACKED = 4096;
+// Each tracked selector is a few small maps; enough for every ReplicaSet of a large cluster.
+const MAX_TRACKED = 16384;
 
 export class MatchCountIndex {
   private readonly bySignature = new Map<string, MatchCounts>();

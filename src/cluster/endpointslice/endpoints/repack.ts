@@ -44,8 +44,10 @@ export function repackSubsets(subsets: readonly EndpointSubset[]): EndpointSubse
   // The sets of addresses → the ports they offer.
   const keyToAddrs = new Map<string, Map<EndpointAddress, boolean>>();
   const keyToPorts = new Map<string, EndpointPort[] | undefined>();
+  // The key only groups ports within this call: with one port there is nothing to group.
+  const single = portToAddrs.size === 1;
   for (const { port, addrs } of portToAddrs.values()) {
-    const key = addressSetKey(addrs);
+    const key = single ? '' : addressSetKey(addrs);
     keyToAddrs.set(key, addrs);
     if (port) keyToPorts.set(key, [...(keyToPorts.get(key) ?? []), port]);
     else if (!keyToPorts.has(key)) keyToPorts.set(key, undefined);
@@ -86,6 +88,7 @@ export function sortSubsets(subsets: EndpointSubset[]): EndpointSubset[] {
     ...(s.notReadyAddresses ? { notReadyAddresses: [...s.notReadyAddresses].sort(compareAddresses) } : {}),
     ...(s.ports ? { ports: [...s.ports].sort((a, b) => cmp(portText(a), portText(b))) } : {}),
   }));
+  if (sorted.length < 2) return sorted;
   return sorted
     .map((s) => [subsetText(s), s] as const)
     .sort((a, b) => cmp(a[0], b[0]))
