@@ -11,6 +11,7 @@ import { GET_KINDS, renderGet, type GetFormat } from '../report/get.js';
 import type { Scenario } from '../scenario/types.js';
 import { rulesCommand } from './rules.js';
 import { traceDumpCommand } from './trace-dump.js';
+import { renderTrace, traceScenario } from './trace.js';
 
 interface Io {
   out(s: string): void;
@@ -96,30 +97,56 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   program
     .command('trace')
     .description('trace a packet: every path it can take, with exact probabilities')
-    .argument('[scenario]', 'a Scenario file (not yet: use --iptables-save)')
-    .option('--iptables-save <file>', `a node's iptables-save output (legacy or nft backend) to trace through`)
-    .option('--from <src>', 'the source: ip/ADDR')
-    .option('--to <dst>', 'the destination: tcp://IP:PORT or udp://IP:PORT')
-    .option('--node-ip <ip>', `one of the node's own addresses (repeat for each)`, collect, [])
-    .option('--in-interface <name>', 'the interface a packet from elsewhere arrives on', 'eth0')
-    .option('--ipset-save <file>', 'ipset save output, for rules that match ipsets')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .argument('[scenario]', 'a Scenario file, or a manifest file or folder (runs on the default profile)')
+    .option('--from <src>', `the source: pod/NS/NAME, node/NAME, ip/ADDR or internet (with --iptables-save: ip/ADDR)`)
+    .option('--to <dst>', 'the destination: tcp://IP:PORT, udp://IP:PORT, http://HOST[:PORT], svc/NS/NAME[:PORT], pod/NS/NAME:PORT, node/NAME:PORT, ip/ADDR:PORT')
+    .option('--at <time>', 'virtual time of the cluster state to trace (e.g. 90s, 2m); default 0s', '0s')
+    .option('--samples <n>', 'draw N packets at random (seeded) instead of the exact distribution', parseCount)
+    .option('--sport <port>', 'the source port (default 40000)', parseCount)
+    .option('--profile <file>', 'use this Profile instead of the scenario\'s', collect, [])
+    .option('--seed <n>', 'seed for every random choice (overrides the scenario)', parseSeed)
+    .option('--iptables-save <file>', `trace through a node's iptables-save output (legacy or nft backend) instead of a scenario`)
+    .option('--node-ip <ip>', `with --iptables-save: one of the node's own addresses (repeat for each)`, collect, [])
+    .option('--in-interface <name>', 'with --iptables-save: the interface a packet from elsewhere arrives on', 'eth0')
+    .option('--ipset-save <file>', 'with --iptables-save: ipset save output, for rules that match ipsets')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'wide', 'json']).default('text'))
     .action(
       (
         scenario: string | undefined,
-        o: { iptablesSave?: string; from?: string; to?: string; nodeIp: string[]; inInterface: string; ipsetSave?: string; output: string },
+        o: {
+          iptablesSave?: string;
+          from?: string;
+          to?: string;
+          at: string;
+          samples?: number;
+          sport?: number;
+          profile: string[];
+          seed?: number;
+          nodeIp: string[];
+          inInterface: string;
+          ipsetSave?: string;
+          output: string;
+        },
       ) => {
-        if (!o.iptablesSave) {
-          throw new InputError([
-            {
-              severity: 'error',
-              field: '--iptables-save',
-              message: scenario ? 'tracing through a scenario is not available yet' : 'nothing to trace through',
-              hint: `pass --iptables-save FILE (a node's iptables-save output)`,
-            },
-          ]);
+        if (o.iptablesSave) {
+          io.out(traceDumpCommand({ ...o, output: o.output === 'json' ? 'json' : 'text', iptablesSave: o.iptablesSave }));
+          return;
         }
-        io.out(traceDumpCommand({ ...o, iptablesSave: o.iptablesSave }));
+        if (!scenario) {
+          throw new InputError([{ severity: 'error', message: 'nothing to trace through', hint: `give a scenario (kubepath trace SCENARIO --from … --to …), or --iptables-save FILE` }]);
+        }
+        for (const [flag, v] of [['--from', o.from], ['--to', o.to]] as const) {
+          if (!v) throw new InputError([{ severity: 'error', field: flag, message: `${flag} is required`, hint: flag === '--from' ? 'e.g. --from pod/default/client' : 'e.g. --to svc/default/web:80' }]);
+        }
+        const result = traceScenario(load(scenario, o.profile, o.seed), {
+          from: o.from!,
+          to: o.to!,
+          atSeconds: parseDurationArg(o.at),
+          ...(o.samples !== undefined ? { samples: o.samples } : {}),
+          ...(o.seed !== undefined ? { seed: o.seed } : {}),
+          ...(o.sport !== undefined ? { sport: o.sport } : {}),
+        });
+        io.out(renderTrace(result, o.output));
       },
     );
 
@@ -145,6 +172,12 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
 function load(path: string, profiles: string[], seed: number | undefined): Scenario {
   const scenario = loadScenario(path, { profiles });
   return seed === undefined ? scenario : { ...scenario, seed };
+}
+
+function parseCount(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InputError([{ severity: 'error', message: `"${v}" is not a positive whole number` }]);
+  return n;
 }
 
 function parseSeed(v: string): number {

@@ -16,11 +16,17 @@ import { EndpointSliceController } from './controllers/endpointslice.js';
 import { EndpointSliceMirroringController } from './controllers/endpointslicemirroring.js';
 import { EndpointsController } from './controllers/endpoints.js';
 import { GarbageCollector } from './controllers/garbagecollector.js';
+import type { PodIpam } from './ipam/pod-ipam.js';
 
 export { Cluster } from './cluster.js';
 export type { ClusterConfig } from './config.js';
 
-export function createCluster(config: Partial<ClusterConfig> | ClusterConfig = {}, opts: ClusterOptions = {}): Cluster {
+export interface CreateClusterOptions extends ClusterOptions {
+  /** The CNI's pod IPAM the kubelet calls (default: host-local on node.spec.podCIDR). */
+  podIpam?: PodIpam;
+}
+
+export function createCluster(config: Partial<ClusterConfig> | ClusterConfig = {}, opts: CreateClusterOptions = {}): Cluster {
   const cluster = new Cluster(clusterConfig(config), opts);
   installApiServer(cluster.store, cluster.config, cluster.rng, { clock: cluster.clock });
   for (const c of [
@@ -33,7 +39,7 @@ export function createCluster(config: Partial<ClusterConfig> | ClusterConfig = {
     new DaemonSetController(),
     new JobController(),
     new Scheduler(),
-    new Kubelet(),
+    new Kubelet(opts.podIpam ? { ipam: opts.podIpam } : {}),
     new EndpointSliceController(),
     new EndpointSliceMirroringController(),
     new EndpointsController(),

@@ -21,6 +21,11 @@ export class Rng {
     return items[this.int(0, items.length - 1)]!;
   }
 
+  /** A uniformly random number in [0, 1), on a 2^-31 grid. */
+  float(): number {
+    return this.int(0, 0x7fffffff) / 0x80000000;
+  }
+
   /** A random string of `n` characters from `alphabet`. */
   string(n: number, alphabet: string): string {
     let s = '';

@@ -410,8 +410,11 @@ function readNodes(list: Field, ctx: NodeContext): NodeSpec[] {
       const nodeName = nodeNames[i]!;
       const zone = zones[i];
       let internalIP = singleIP;
+      // The subnet the node's NIC sits in: the pool's, or (a lone node without one) the /24 around its address.
+      let nodeSubnet = subnets.length ? subnets[i % subnets.length]!.cidr.text : enclosingSubnet(internalIP!);
       if (internalIP === undefined) {
         const subnet = subnets[i % subnets.length]!;
+        nodeSubnet = subnet.cidr.text;
         const ip = pool.take(subnet.cidr);
         if (!ip) {
           subnet.field.error(`subnet ${subnet.cidr.text} has no free address left for node ${nodeName}`, 'use a larger subnet, or split the pool');
@@ -427,7 +430,7 @@ function readNodes(list: Field, ctx: NodeContext): NodeSpec[] {
         continue;
       }
       names.set(nodeName, isPool ? prefix : name);
-      nodes.push(buildNode(nodeName, zone, internalIP, ext, common, e));
+      nodes.push(buildNode(nodeName, zone, internalIP, nodeSubnet, ext, common, e));
     }
   }
   return nodes;
@@ -544,7 +547,13 @@ function readNodeCommon(e: Field, ctx: NodeContext): NodeCommon {
 
 const CONTROL_PLANE = 'node-role.kubernetes.io/control-plane';
 
-function buildNode(name: string, zone: string | undefined, internalIP: string, externalIP: string | undefined, c: NodeCommon, entry: Field): NodeSpec {
+/** The /24 (IPv4) or /64 (IPv6) around an address. */
+export function enclosingSubnet(ip: string): string {
+  const p = parseCIDR(`${ip}/${ip.includes(':') ? 64 : 24}`)!;
+  return `${networkOf(p).toString()}/${p.prefix}`;
+}
+
+function buildNode(name: string, zone: string | undefined, internalIP: string, subnet: string, externalIP: string | undefined, c: NodeCommon, entry: Field): NodeSpec {
   // What the kubelet registers (hostname, os, arch, with the beta aliases it still sets), what the cloud
   // node controller adds (zone, region, instance type) and what kubeadm marks on control-plane nodes.
   const labels: Record<string, string> = {
@@ -569,6 +578,7 @@ function buildNode(name: string, zone: string | undefined, internalIP: string, e
     ...(c.region !== undefined ? { region: c.region } : {}),
     ...(c.instanceType !== undefined ? { instanceType: c.instanceType } : {}),
     internalIP,
+    subnet,
     ...(externalIP !== undefined ? { externalIP } : {}),
     capacity: { ...c.capacity },
     labels,

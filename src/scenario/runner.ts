@@ -10,11 +10,15 @@ import { nodeObject } from './nodes.js';
 import { bootstrapSystemObjects } from './bootstrap.js';
 import { endpointCounts, podCounts, userServices, type EndpointCounts } from './state.js';
 import { describeAction } from './describe.js';
+import { createCniPlugin } from './cni.js';
+import type { CniPlugin } from '../dataplane/cni/types.js';
 import type { Expectation, Scenario, TimelineEvent, WorkloadRef } from './types.js';
 
 export interface Simulation {
   scenario: Scenario;
   cluster: Cluster;
+  /** The Profile's CNI: its IPAM runs in the kubelet, its renderers in the tracer. */
+  cni: CniPlugin;
   /** Index of the next timeline event to play. */
   next: number;
 }
@@ -44,13 +48,14 @@ export interface RunReport {
 
 /** The cluster at t=0: system objects, the profile's nodes and the manifests, converged. */
 export function startSimulation(scenario: Scenario): Simulation {
-  const cluster = createCluster(scenario.profile.cluster, { seed: scenario.seed });
+  const cni = createCniPlugin(scenario.profile);
+  const cluster = createCluster(scenario.profile.cluster, { seed: scenario.seed, podIpam: cni.ipam });
   bootstrapSystemObjects(cluster);
   for (const n of scenario.profile.nodes) cluster.store.create(nodeObject(n));
   const errors = applyObjects(cluster, scenario.manifests);
   if (errors.length) throw new InputError(errors);
   cluster.settle();
-  return { scenario, cluster, next: 0 };
+  return { scenario, cluster, cni, next: 0 };
 }
 
 /** Play timeline events up to and including time `t` (seconds), then move the clock to `t`. */

@@ -30,7 +30,7 @@ import { loadManifests, objectsFromNode } from '../manifest/load.js';
 import { closest, isDNS1123Subdomain, isQualifiedName, isValidLabelValue } from '../manifest/syntax.js';
 import { validateObjects } from '../manifest/validate.js';
 import { DURATION_HINT, parseDuration } from './duration.js';
-import { defaultProfilePath, readProfileFile, resolveProfilePath } from './profile.js';
+import { defaultProfilePath, enclosingSubnet, readProfileFile, resolveProfilePath } from './profile.js';
 import { parseSelector } from './selector.js';
 import {
   KUBEPATH_API_VERSION,
@@ -569,6 +569,8 @@ export function nodeSpecFromObject(lo: LoadedObject, profile: Profile, diagnosti
     ...(labels['topology.kubernetes.io/region'] ? { region: labels['topology.kubernetes.io/region'] } : {}),
     ...(labels['node.kubernetes.io/instance-type'] ? { instanceType: labels['node.kubernetes.io/instance-type'] } : {}),
     internalIP: internal,
+    // A Node object does not say its subnet: one of the profile's node subnets holding it, else the /24 around it.
+    subnet: profile.nodes.map((n) => n.subnet).find((s) => contains(parseCIDR(s)!, parseIP(internal)!)) ?? enclosingSubnet(internal),
     ...(external ? { externalIP: external } : {}),
     capacity: { cpu: String(cap.cpu ?? '4'), memory: String(cap.memory ?? '16Gi'), pods: String(cap.pods ?? '110') },
     labels,

@@ -19,6 +19,8 @@ export interface NodeSpec {
   region?: string;
   instanceType?: string;
   internalIP: string;
+  /** The subnet the node's primary NIC sits in (the pool's subnet, the zone's vSwitch/VPC subnet). */
+  subnet: string;
   externalIP?: string;
   /** Kubernetes quantities, e.g. cpu "4", memory "16Gi", pods "110". */
   capacity: { cpu: string; memory: string; pods: string };

@@ -55,11 +55,32 @@ export interface NetfilterOptions {
 }
 
 export interface Injection {
-  /** The packet arrives on `packet.inInterface` (PREROUTING first), or a local process sends it (OUTPUT first). */
-  readonly from: 'interface' | 'local';
+  /**
+   * The packet arrives on `packet.inInterface` (PREROUTING first), or a local process sends it
+   * (OUTPUT first), or IPVS sends a packet it translated ('ipvs', see `IpvsHandOff`).
+   */
+  readonly from: 'interface' | 'local' | 'ipvs';
   /** Virtual time in seconds (for `recent`); default: the evaluator's clock. */
   readonly now?: number;
+  /**
+   * A hook at IPVS's priorities (ip_vs_core.c ip_vs_ops4): LOCAL_IN at NF_IP_PRI_NAT_SRC - 1 (after
+   * filter and security INPUT, before nat INPUT) and LOCAL_OUT at NF_IP_PRI_NAT_DST + 2 (after nat
+   * OUTPUT, before filter OUTPUT). When it returns true the walk ends there (IPVS takes the packet):
+   * the outcome is ACCEPT, delivery 'local', with `interceptedAt` set.
+   */
+  readonly intercept?: (packet: Packet, hook: 'INPUT' | 'OUTPUT') => boolean;
 }
+
+/**
+ * How IPVS hands a translated packet back (ip_vs_xmit.c ip_vs_nat_send_or_cont): to a remote real
+ * server it is sent with NF_HOOK(LOCAL_OUT): routed to the real server, then OUTPUT raw, mangle,
+ * (nat OUTPUT does nothing: the connection's destination manip was set up when it first passed a
+ * nat hook), filter, security, rerouting, POSTROUTING mangle and nat (the source manip is not set
+ * up yet, so SNAT/MASQUERADE rules run). To a real server on the node itself it continues where
+ * IPVS took it (nat INPUT then local delivery for LOCAL_IN; filter OUTPUT onwards for LOCAL_OUT).
+ * The packet carries the mark and the conntrack view (`packet.ct`) IPVS left it with.
+ */
+export type IpvsHandOff = Injection & { readonly from: 'ipvs' };
 
 export type Verdict = 'ACCEPT' | 'DROP' | 'REJECT' | 'NO_ROUTE';
 
@@ -99,6 +120,8 @@ export interface Outcome {
   /** For ACCEPT: delivered to a local socket, forwarded out an interface, or sent by the node out an interface. */
   readonly delivery?: 'local' | 'forward' | 'output';
   readonly outInterface?: string;
+  /** The routing decision the packet left by (forward / output), as the node's route callback returned it. */
+  readonly route?: RouteResult;
   readonly rejectWith?: string;
   /** The packet as it leaves (all NAT applied), with its conntrack view. */
   readonly packet: Packet;
@@ -107,6 +130,8 @@ export interface Outcome {
   readonly sourcePortMayVary: boolean;
   /** LOG / NFLOG lines emitted on the way. */
   readonly logs: readonly string[];
+  /** The walk ended at the injection's `intercept` hook (IPVS took the packet there). */
+  readonly interceptedAt?: 'INPUT' | 'OUTPUT';
 }
 
 export interface Evaluation {
@@ -183,6 +208,8 @@ const S_LO_PRE_MANGLE = 25;
 const S_LO_IN_MANGLE = 26;
 const S_LO_IN_FILTER = 27;
 const S_LO_IN_SECURITY = 28;
+// a packet IPVS sends (Injection from 'ipvs')
+const S_IPVS_ROUTE = 29;
 
 /** Table stages: [hook, table, next stage, nat hook]. */
 const TABLE_STAGES: Readonly<Record<number, readonly [number, number, number, boolean]>> = {
@@ -342,6 +369,8 @@ class OutcomeImpl implements Outcome {
     readonly delivery: 'local' | 'forward' | 'output' | undefined,
     readonly outInterface: string | undefined,
     readonly rejectWith: string | undefined,
+    readonly route: RouteResult | undefined,
+    readonly interceptedAt?: 'INPUT' | 'OUTPUT',
   ) {}
   get choices(): readonly Choice[] {
     if (!this.choiceList) {
@@ -478,6 +507,8 @@ class Walk implements MatchEnv {
     private readonly nf: Netfilter,
     readonly now: number,
     private readonly pending: Alternative[],
+    /** The evaluation's injection (the intercept hook; a packet IPVS sent). */
+    readonly injection: Injection,
   ) {
     this.node = nf.node;
     this.ipsets = nf.ipsets;
@@ -589,10 +620,13 @@ export class Netfilter {
     const now = injection.now ?? this.now;
     const outcomes: Outcome[] = [];
     const pending: Alternative[] = [];
-    const first = new Walk(this, now, pending);
+    const first = new Walk(this, now, pending, injection);
     if (injection.from === 'interface') {
       first.p = packet.outInterface !== undefined ? withInterfaces(packet, packet.inInterface, undefined, packet.ttl) : packet;
       first.stage = S_PRE_RAW;
+    } else if (injection.from === 'ipvs') {
+      first.p = packet;
+      first.stage = S_IPVS_ROUTE;
     } else {
       first.p = packet.inInterface !== undefined ? withInterfaces(packet, undefined, packet.outInterface, packet.ttl) : packet;
       first.stage = S_OUT_ROUTE;
@@ -601,7 +635,7 @@ export class Netfilter {
     // Depth first: the alternatives of the latest choices first, so outcomes follow rule order.
     while (pending.length) {
       const alt = pending.pop()!;
-      outcomes.push(this.run(this.resumeWalk(alt, now, pending)));
+      outcomes.push(this.run(this.resumeWalk(alt, now, pending, injection)));
       if (outcomes.length > this.maxOutcomes) throw new Error(`more than ${this.maxOutcomes} outcomes; the ruleset branches too much`);
     }
     return { outcomes };
@@ -702,9 +736,9 @@ export class Netfilter {
     };
   }
 
-  private resumeWalk(alt: Alternative, now: number, pending: Alternative[]): Walk {
+  private resumeWalk(alt: Alternative, now: number, pending: Alternative[], injection: Injection): Walk {
     const s = alt.snap;
-    const w = new Walk(this, now, pending);
+    const w = new Walk(this, now, pending, injection);
     w.stage = s.stage;
     w.p = s.p;
     w.route = s.route;
@@ -742,6 +776,11 @@ export class Netfilter {
         else if (nat) r = this.natHook(w, hook);
         else r = this.runTable(w, hook, table);
         if (r !== R_CONTINUE) return this.finish(w, r);
+        const intercept = w.injection.intercept;
+        if (intercept && (w.stage === S_IN_SECURITY || w.stage === S_OUT_NAT)) {
+          const at = w.stage === S_IN_SECURITY ? 'INPUT' : 'OUTPUT';
+          if (intercept(w.p, at)) return this.outcome(w, 'ACCEPT', 'local', w.p.outInterface, at);
+        }
         w.stage = next;
         continue;
       }
@@ -752,6 +791,29 @@ export class Netfilter {
           w.ct = this.lookupConntrack(w, w.p);
           w.stage = S_PRE_MANGLE;
           break;
+        case S_IPVS_ROUTE: {
+          // IPVS routed the packet to the real server itself (__ip_vs_get_out_rt).
+          const p = w.p;
+          const route0 = this.node.route(p.inInterface !== undefined || p.outInterface !== undefined ? withInterfaces(p, undefined, undefined, p.ttl) : p);
+          if (!route0) return this.outcome(w, 'NO_ROUTE', undefined, undefined);
+          if (route0.local) {
+            // The real server is this node: IPVS returns NF_ACCEPT and the packet goes on from where it was taken.
+            w.ct = this.lookupConntrack(w, p);
+            if (p.inInterface !== undefined) {
+              w.stage = S_IN_NAT;
+            } else {
+              w.route0 = route0;
+              w.p = withInterfaces(p, undefined, 'lo', p.ttl);
+              w.before = w.p;
+              w.stage = S_OUT_FILTER;
+            }
+            break;
+          }
+          w.route0 = route0;
+          w.p = withInterfaces(p, undefined, route0.outInterface, p.ttl);
+          w.stage = S_OUT_RAW;
+          break;
+        }
         case S_ROUTE: {
           const route = this.node.route(w.p);
           if (!route) return this.outcome(w, 'NO_ROUTE', undefined, undefined);
@@ -813,7 +875,13 @@ export class Netfilter {
     return this.outcome(w, r === R_DROP ? 'DROP' : 'REJECT', undefined, undefined);
   }
 
-  private outcome(w: Walk, verdict: Verdict, delivery: 'local' | 'forward' | 'output' | undefined, outInterface: string | undefined): Outcome {
+  private outcome(
+    w: Walk,
+    verdict: Verdict,
+    delivery: 'local' | 'forward' | 'output' | undefined,
+    outInterface: string | undefined,
+    interceptedAt?: 'INPUT' | 'OUTPUT',
+  ): Outcome {
     const view = w.recentView;
     const effects: Effects = { recent: view && view.changed.size ? view.changed : undefined, nth: w.nth, ct: w.ct, now: w.now };
     return new OutcomeImpl(
@@ -828,13 +896,16 @@ export class Netfilter {
       delivery,
       outInterface,
       verdict === 'REJECT' ? w.rejectWith : undefined,
+      verdict === 'ACCEPT' && delivery !== 'local' ? w.route : undefined,
+      interceptedAt,
     );
   }
 
   // ---------------------------------------------------------------- conntrack and NAT
 
   private lookupConntrack(w: Walk, p: Packet): WalkCt | undefined {
-    if (w.notrack) {
+    // The CT target leaves a packet alone when it already has a connection (a packet IPVS sent).
+    if (w.notrack && !(w.injection.from === 'ipvs' && p.ct)) {
       const t = packetTuple(p);
       return walkCt(true, 'NEW', 'ORIGINAL', t, invertTuple(t), false, false, false, false, false, 0, false, undefined);
     }
@@ -862,7 +933,11 @@ export class Netfilter {
   private natHook(w: Walk, hook: number): number {
     const ct = w.ct;
     if (!ct || ct.untracked) return R_CONTINUE;
-    if (ct.isNew) return this.runTable(w, hook, NAT);
+    if (ct.isNew) {
+      // A packet IPVS sent: the destination manip was set up at the first nat hook, so nat OUTPUT does nothing.
+      if (hook === H_OUT && w.injection.from === 'ipvs') return R_CONTINUE;
+      return this.runTable(w, hook, NAT);
+    }
     const p = w.p;
     const target = ct.direction === 'ORIGINAL' ? ct.reply : ct.original;
     if (hook === H_PRE || hook === H_OUT) {

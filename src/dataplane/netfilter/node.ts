@@ -20,6 +20,8 @@ export interface RouteResult {
   readonly outInterface?: string;
   /** Preferred source address (what MASQUERADE uses), if the route names one. */
   readonly source?: string;
+  /** Whatever the route callback wants back on the outcome (a routing layer's full decision). */
+  readonly detail?: unknown;
 }
 
 /** A routing decision; undefined means no route (the kernel answers ENETUNREACH / ICMP net unreachable). */

@@ -13,3 +13,4 @@ export * from './network.js';
 export * from './print.js';
 export * from './parse.js';
 export * from './command.js';
+export * from './ipcommand.js';

@@ -72,6 +72,20 @@ export class Network {
     return ns;
   }
 
+  has(name: string): boolean {
+    return this.nsMap.has(name);
+  }
+
+  /** `ip netns del`: the namespace and every veth end in it go; their peers go with them, as in the kernel. */
+  deleteNamespace(name: string): void {
+    const ns = this.nsMap.get(name);
+    if (!ns) return;
+    this.nsMap.delete(name);
+    for (const l of ns.links) {
+      if (l.kind === 'veth' && l.peer && l.peer.namespace !== name) this.nsMap.get(l.peer.namespace)?.deleteLink(l.peer.name);
+    }
+  }
+
   namespace(name: string): Namespace {
     const ns = this.nsMap.get(name);
     if (!ns) throw new Error(`no namespace ${name}`);
