@@ -6,7 +6,7 @@ import type { Scenario } from '../scenario/types.js';
 import { cniLabel } from '../scenario/cni.js';
 import { Rng } from '../cluster/rng.js';
 import { resolveFrom, resolveTo } from '../trace/endpoints.js';
-import { TraceSession } from '../trace/session.js';
+import { TraceSession, type SessionOptions } from '../trace/session.js';
 import type { TraceResult } from '../trace/types.js';
 import { renderTraceJson, renderTraceText } from '../report/trace.js';
 
@@ -19,7 +19,7 @@ export interface ScenarioTraceOptions {
   readonly sport?: number;
 }
 
-export function sessionFor(sim: Simulation): TraceSession {
+export function sessionFor(sim: Simulation, overrides: Partial<SessionOptions> = {}): TraceSession {
   const p = sim.scenario.profile;
   const mode = p.kubeProxy.mode;
   if (mode !== 'iptables' && mode !== 'ipvs') {
@@ -33,6 +33,7 @@ export function sessionFor(sim: Simulation): TraceSession {
     serviceCIDRs: p.cluster.serviceCIDRs,
     subnets: [...new Set(p.nodes.map((n) => n.subnet))],
     kubeProxy: { mode, masqueradeAll: p.kubeProxy.masqueradeAll, ipvsScheduler: p.kubeProxy.ipvsScheduler },
+    ...overrides,
   });
 }
 

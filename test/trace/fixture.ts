@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { loadScenario } from '../../src/scenario/scenario.js';
 import { runUntil, startSimulation, type Simulation } from '../../src/scenario/runner.js';
 import { sessionFor } from '../../src/cli/trace.js';
-import type { TraceSession } from '../../src/trace/session.js';
+import type { SessionOptions, TraceSession } from '../../src/trace/session.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 
 export interface ProfileSpec {
@@ -71,8 +71,8 @@ ${indented}
   return sim;
 }
 
-export function session(sim: Simulation): TraceSession {
-  return sessionFor(sim);
+export function session(sim: Simulation, overrides: Partial<SessionOptions> = {}): TraceSession {
+  return sessionFor(sim, overrides);
 }
 
 /** Running pods with an app label, sorted by name. */

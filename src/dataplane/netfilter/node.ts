@@ -125,7 +125,18 @@ export class NodeModel {
       if (towards !== undefined && addressIn(a.spec, towards)) return a.address;
       first ??= a.address;
     }
-    return first;
+    if (first !== undefined) return first;
+    // inet_select_addr: a device without an address of its own (a Calico cali* veth) borrows the
+    // first global address of the other devices, in device order (loopback addresses are host-scoped).
+    for (const a of this.addrs) {
+      if (a.spec.family !== family || a.iface === 'lo' || this.isLoopbackAddress(a)) continue;
+      return a.address;
+    }
+    return undefined;
+  }
+
+  private isLoopbackAddress(a: IfaceAddr): boolean {
+    return typeof a.n === 'number' ? addressIn(LOOPBACK4, a.n) : addressIn(LOOPBACK6, a.n);
   }
 
   /** Trivial router: local, connected subnet (longest prefix), else the default interface. */
