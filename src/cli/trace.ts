@@ -47,7 +47,7 @@ export function traceScenario(scenario: Scenario, o: ScenarioTraceOptions): Trac
   const seed = o.seed ?? scenario.seed ?? 1;
   const paths = o.samples ? session.trace(from.start, flow, { samples: o.samples, random: rngFloat(seed) }) : session.trace(from.start, flow);
   const src = session.sourceAddress(from.start, flow);
-  const warnings = [...session.hosts.refusedCommands()].map(([node, msg]) => `${node}: the CNI's command was refused: ${msg}`);
+  const warnings = [...[...session.hosts.refusedCommands()].map(([node, msg]) => `${node}: the CNI's command was refused: ${msg}`), ...session.problems];
   return {
     request: {
       from: from.label,

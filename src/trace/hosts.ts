@@ -11,6 +11,7 @@ import { IpsetStore, Netfilter, parseIpsetSave, type RouteResult, type Ruleset }
 import { applyRestore, mustParseIptablesSave } from '../dataplane/netfilter/parse.js';
 import { applyHostCommand, Network, routeInput, routeOutput, type Namespace, type RouteBranch } from '../dataplane/routing/index.js';
 import type { Fabric, FabricNic } from '../dataplane/fabric/fabric.js';
+import type { Topology } from '../topology/graph.js';
 import type { Packet } from '../net/packet.js';
 
 export const HOST_CACHE_SIZE = 128;
@@ -37,6 +38,7 @@ export interface HostsOptions {
   readonly proxy: ClusterKubeProxy;
   readonly proxyMode: 'iptables' | 'ipvs';
   readonly fabric: Fabric;
+  readonly topology: Topology;
   readonly cacheSize?: number;
 }
 
@@ -99,7 +101,10 @@ export class Hosts {
   private evict(): void {
     const [oldest, host] = this.cache.entries().next().value as [string, Host];
     this.cache.delete(oldest);
-    for (const pod of host.pods.keys()) this.network.deleteNamespace(pod);
+    for (const pod of host.pods.keys()) {
+      this.network.deleteNamespace(pod);
+      this.o.topology.removePod(pod);
+    }
     this.network.deleteNamespace(host.ns.name);
   }
 
@@ -127,6 +132,7 @@ export class Hosts {
       const pns = podNs(pod.namespace, pod.name);
       const pn = plugin.pod(pod, node, cluster, pns);
       pods.set(pn.netns, pod);
+      this.o.topology.addPod(pn.netns, { node: node.name, ...(pod.ips[0] ? { address: pod.ips[0] } : {}), ...(pn.hostInterface ? { device: pn.hostInterface } : {}), ownNic: !!pn.nic });
       if (pn.nic) {
         // An exclusive ENI: the NIC itself is the pod's eth0.
         if (!net.has(pn.netns)) net.createNamespace(pn.netns, { ipForward: false });

@@ -15,6 +15,7 @@ import { fabricNics, Hosts, nodeNs } from './hosts.js';
 import { mergePaths, Tracer, type Start } from './tracer.js';
 import type { TracePath } from './types.js';
 import { routeOutput } from '../dataplane/routing/index.js';
+import { Topology } from '../topology/graph.js';
 
 export interface SessionOptions {
   readonly store: Store;
@@ -45,10 +46,13 @@ export const DEFAULT_SPORT = 40000;
 export class TraceSession {
   readonly cluster: CniCluster;
   readonly fabric: Fabric;
+  readonly topology: Topology;
   readonly proxy: ClusterKubeProxy;
   readonly hosts: Hosts;
   readonly policy: PolicyIndex;
   readonly enforcePolicy: boolean;
+  /** Model inconsistencies met by traces so far (shown as warnings). */
+  readonly problems = new Set<string>();
   private readonly pods = new Map<string, Pod>();
   private readonly hostNet = new Map<string, Pod[]>();
 
@@ -62,6 +66,8 @@ export class TraceSession {
       else this.fabric.addNic({ owner: `node/${node.name}`, node: node.name, device: 'eth0', subnet: node.subnet, ...(node.zone ? { zone: node.zone } : {}), addresses: [node.internalIP] });
     }
     for (const r of plugin.vpcRoutes?.(this.cluster) ?? []) this.fabric.addRoute(r);
+    this.topology = new Topology(o.cloud === 'none' ? 'network' : 'vpc');
+    for (const node of this.cluster.nodes.values()) this.topology.addNode(node.name, { address: node.internalIP, subnet: node.subnet, ...(node.zone ? { zone: node.zone } : {}) });
     this.proxy = new ClusterKubeProxy(store, {
       mode: o.kubeProxy.mode,
       masqueradeAll: o.kubeProxy.masqueradeAll ?? false,
@@ -69,7 +75,7 @@ export class TraceSession {
       clusterCIDRs: o.clusterCIDRs,
     });
     this.proxy.sync();
-    this.hosts = new Hosts({ plugin, cluster: this.cluster, proxy: this.proxy, proxyMode: o.kubeProxy.mode, fabric: this.fabric, ...(o.hostCacheSize ? { cacheSize: o.hostCacheSize } : {}) });
+    this.hosts = new Hosts({ plugin, cluster: this.cluster, proxy: this.proxy, proxyMode: o.kubeProxy.mode, fabric: this.fabric, topology: this.topology, ...(o.hostCacheSize ? { cacheSize: o.hostCacheSize } : {}) });
     const pods = store.list<Stored<Pod>>('Pod');
     for (const p of pods) {
       this.pods.set(`${p.metadata.namespace}/${p.metadata.name}`, p);
@@ -98,18 +104,25 @@ export class TraceSession {
     const base = {
       hosts: this.hosts,
       fabric: this.fabric,
+      topology: this.topology,
       policy: this.policy,
       enforcePolicy: this.enforcePolicy,
       cniName: this.o.plugin.name,
       pod: (ns: string, n: string) => this.pod(ns, n),
       hostNetworkPods: (node: string) => this.hostNet.get(node) ?? [],
     };
-    if (!options.samples) return mergePaths(new Tracer(base).walk(start, packet));
+    if (!options.samples) {
+      const tracer = new Tracer(base);
+      const paths = mergePaths(tracer.walk(start, packet));
+      for (const p of tracer.problems) this.problems.add(p);
+      return paths;
+    }
     const tracer = new Tracer({ ...base, random: options.random! });
     const drawn: TracePath[] = [];
     for (let i = 0; i < options.samples; i++) {
       for (const p of tracer.walk(start, packet)) drawn.push({ ...p, probability: 1 / options.samples, probabilityExact: `1/${options.samples}` });
     }
+    for (const p of tracer.problems) this.problems.add(p);
     return mergePaths(drawn);
   }
 

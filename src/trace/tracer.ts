@@ -10,6 +10,7 @@ import { decapsulate, outerPacket, routeInput, routeOutput, type Datagram, type 
 import type { PolicyIndex, Verdict as PolicyVerdict } from '../policy/index.js';
 import type { Packet } from '../net/packet.js';
 import { branchOf, nodeNs, type Host, type Hosts } from './hosts.js';
+import type { Topology } from '../topology/graph.js';
 import type { Hop, PacketView, PathOutcome, Stage, TracePath } from './types.js';
 
 export const MAX_STEPS = 64;
@@ -17,6 +18,7 @@ export const MAX_STEPS = 64;
 export interface TracerOptions {
   readonly hosts: Hosts;
   readonly fabric: Fabric;
+  readonly topology: Topology;
   readonly policy?: PolicyIndex;
   /** Whether the CNI enforces NetworkPolicy (when not, a denying policy is only noted). */
   readonly enforcePolicy: boolean;
@@ -46,6 +48,8 @@ interface State {
   srcPod?: Pod;
   /** The zone of the location the packet is at. */
   zone?: string;
+  /** The topology location the packet is at (`pod/…`, `node/…`, the fabric, `internet`). */
+  location?: string;
 }
 
 interface Draft {
@@ -81,6 +85,8 @@ const ROUTE_FAILURE: Partial<Record<RouteOutcome, PathOutcome>> = {
 
 export class Tracer {
   private paths: Draft[] = [];
+  /** Inconsistencies met while walking (reported as warnings). */
+  readonly problems = new Set<string>();
 
   constructor(private readonly o: TracerOptions) {}
 
@@ -96,7 +102,7 @@ export class Tracer {
       }
       const pod = this.o.pod(start.namespace, start.name);
       if (pod) st.srcPod = pod;
-      this.enterZone(st, host.node.zone);
+      this.moveTo(st, `pod/${start.namespace}/${start.name}`);
       this.podStep(st, `pod/${start.namespace}/${start.name}`, { packet }, undefined);
     } else if (start.kind === 'node') {
       const host = this.o.hosts.host(start.node);
@@ -104,9 +110,10 @@ export class Tracer {
         this.finish(st, 'dropped', `node ${start.node} is not in the cluster`);
         return this.paths.map(toPath);
       }
-      this.enterZone(st, host.node.zone);
+      this.moveTo(st, `node/${start.node}`);
       this.nodeStep(st, host, { packet }, undefined);
     } else {
+      st.location = 'internet';
       this.fabricStep(st, undefined, packet.dst, { packet }, start.label);
     }
     return this.paths.map(toPath);
@@ -200,6 +207,12 @@ export class Tracer {
       st.hops.push(hop(nsName, 'l2', 'forward', `${dev} → ${l2.namespace} ${l2.iif}${via}`, d, st.zone, { out: dev }));
       const target = l2.namespace;
       const arrived: Datagram = { ...d, packet: { ...d.packet, inInterface: l2.iif } };
+      // Pod to pod on one bridge: the frame crosses the node's bridge.
+      if (nsName.startsWith('pod/') && target.startsWith('pod/')) {
+        const via = this.o.hosts.hostOfNamespace(target);
+        if (via) this.moveTo(st, via.ns.name);
+      }
+      this.moveTo(st, target);
       if (target.startsWith('pod/')) {
         if (!this.egressPolicy(st, nsName, d.packet) || !this.ingressPolicy(st, target, d.packet)) return;
         return this.podStep(st, target, arrived, l2.iif);
@@ -223,10 +236,12 @@ export class Tracer {
   private fabricStep(st: State, from: FabricNic | undefined, nextHop: string, d: Datagram, label: string): void {
     const dst = d.outer ? d.outer.dst : d.packet.dst;
     const arrival = from ? this.o.fabric.send(from, nextHop, dst) : this.o.fabric.route(dst);
-    const where = this.o.fabric.options.cloud === 'none' ? 'network' : 'vpc';
+    const where = this.o.topology.fabricName;
+    this.moveTo(st, where);
     if (arrival.kind === 'internet') {
       st.hops.push(hop(where, 'fabric', 'forward', arrival.note, d, undefined));
       if (!from) return this.finish(st, 'no-route', `${dst} is not in the cluster's network`);
+      this.moveTo(st, 'internet');
       return this.deliver(st, 'internet', d, `left the cluster for ${dst}`);
     }
     if (arrival.kind === 'dropped') {
@@ -240,7 +255,7 @@ export class Tracer {
       ...hop(where, 'fabric', 'forward', `${fromText} → ${nic.owner} ${nic.device}: ${arrival.note}${cross ? ` (crosses ${from!.zone} → ${nic.zone})` : ''}`, d, nic.zone),
       ...(cross ? { crossZone: true } : {}),
     });
-    this.enterZone(st, nic.zone);
+    this.moveTo(st, nic.owner);
     const arrived: Datagram = { ...d, packet: { ...d.packet, inInterface: nic.device } };
     if (nic.owner.startsWith('pod/')) {
       if (!this.egressPolicy(st, where, d.packet) || !this.ingressPolicy(st, nic.owner, d.packet)) return;
@@ -297,6 +312,14 @@ export class Tracer {
     st.hops.push(hop(at, 'route', 'loop', `gave up after ${MAX_STEPS} steps`, d, st.zone));
     this.end(st, 'loop', `the packet keeps moving: gave up after ${MAX_STEPS} steps`);
     return true;
+  }
+
+  /** Move to a location one link away (the topology says which moves exist), entering its zone. */
+  private moveTo(st: State, location: string): void {
+    const from = st.location;
+    if (from !== undefined && from !== location && !this.o.topology.linked(from, location)) this.problems.add(`no link ${from} — ${location} in the topology (a model inconsistency)`);
+    st.location = location;
+    this.enterZone(st, this.o.topology.zoneOf(location));
   }
 
   private enterZone(st: State, zone: string | undefined): void {

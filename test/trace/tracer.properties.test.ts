@@ -130,7 +130,7 @@ describe('tracer properties', () => {
     expect(p.clientIpSeen).toBe(src.status!.podIP);
     const fabric = p.hops.filter((h) => h.stage === 'fabric');
     const encaps = p.hops.filter((h) => h.stage === 'encap');
-    if (src === dst) return;
+    if (src === dst) return void expect([...s.problems]).toEqual([]);
     if (src.spec!.nodeName === dst.spec!.nodeName) {
       expect(fabric).toHaveLength(0);
       expect(encaps).toHaveLength(0);
@@ -140,6 +140,8 @@ describe('tracer properties', () => {
       expect(fabric[0]!.note).toContain(`→ node/${dst.spec!.nodeName} `);
       expect(encaps.map((h) => h.packet.outer?.kind)).toEqual(c.encap ? [c.encap] : []);
     }
+    // Every move followed a link of the topology graph.
+    expect([...s.problems]).toEqual([]);
   });
 
   test.prop([fc.array(policyArb, { minLength: 1, maxLength: 3 }), fc.integer({ min: 2, max: 4 }), fc.nat(), fc.constantFrom(80, 9090)], { numRuns: 20 })(

@@ -81,6 +81,12 @@ export class CalicoIpam implements PodIpam {
   private readonly nodeHandles = new Map<string, Set<string>>();
   /** address → node, for addresses a node took from another node's block */
   private readonly borrowedMap = new Map<string, string>();
+  /** node → its affine block CIDRs (renderers ask for every node on every host render) */
+  private readonly cidrCache = new Map<string, string[]>();
+  private borrowedCache: { readonly ip: string; readonly node: string }[] | undefined;
+  private readonly tunnelCache = new Map<string, string>();
+  /** Bumped when a node is forgotten (its tunnel address may be assigned anew). */
+  generation = 0;
 
   constructor(options: CalicoIpamOptions) {
     this.tunnel = options.tunnel;
@@ -155,6 +161,9 @@ export class CalicoIpam implements PodIpam {
   }
 
   forgetNode(nodeName: string): void {
+    this.generation++;
+    this.cidrCache.delete(nodeName);
+    this.tunnelCache.delete(nodeName);
     for (const handle of [...(this.nodeHandles.get(nodeName) ?? [])]) this.releaseHandle(handle);
     this.nodeHandles.delete(nodeName);
     for (const blocks of this.nodeBlocks.get(nodeName) ?? []) {
@@ -183,13 +192,24 @@ export class CalicoIpam implements PodIpam {
   /** The node's tunnel address if it has one (no assignment). */
   tunnelAddress(nodeName: string): string | undefined {
     if (!this.tunnel) return undefined;
-    const held = this.handles.get(tunnelHandle(this.tunnel, nodeName));
-    return held ? addressOf(held[0]!) : undefined;
+    let ip = this.tunnelCache.get(nodeName);
+    if (ip === undefined) {
+      const held = this.handles.get(tunnelHandle(this.tunnel, nodeName));
+      if (!held) return undefined;
+      ip = addressOf(held[0]!);
+      this.tunnelCache.set(nodeName, ip);
+    }
+    return ip;
   }
 
   /** Blocks affine to the node, as CIDRs: IPv4 pool first, lowest block first. */
-  affineBlocks(nodeName: string): string[] {
-    return (this.nodeBlocks.get(nodeName) ?? []).flatMap((bs) => bs.map((b) => b.cidr));
+  affineBlocks(nodeName: string): readonly string[] {
+    let cidrs = this.cidrCache.get(nodeName);
+    if (!cidrs) {
+      cidrs = (this.nodeBlocks.get(nodeName) ?? []).flatMap((bs) => bs.map((b) => b.cidr));
+      this.cidrCache.set(nodeName, cidrs);
+    }
+    return cidrs;
   }
 
   /** Which node each claimed block is affine to (blocks whose node is gone are left out). */
@@ -205,8 +225,9 @@ export class CalicoIpam implements PodIpam {
   }
 
   /** Addresses a node holds in a block affine to another node (or to none): BGP advertises them as /32s. */
-  borrowed(): { readonly ip: string; readonly node: string }[] {
-    return [...this.borrowedMap].map(([ip, node]) => ({ ip, node })).sort((a, b) => compareText(a.ip, b.ip));
+  borrowed(): readonly { readonly ip: string; readonly node: string }[] {
+    this.borrowedCache ??= [...this.borrowedMap].map(([ip, node]) => ({ ip, node })).sort((a, b) => compareText(a.ip, b.ip));
+    return this.borrowedCache;
   }
 
   /** Addresses in use in a block, by ordinal (for tests and reports). */
@@ -242,14 +263,17 @@ export class CalicoIpam implements PodIpam {
 
   private take(a: Assignment, holder: Holder): void {
     a.block.allocations.set(a.ordinal, holder);
-    if (a.block.affinity !== holder.node) this.borrowedMap.set(addressOf(a), holder.node);
+    if (a.block.affinity !== holder.node) {
+      this.borrowedMap.set(addressOf(a), holder.node);
+      this.borrowedCache = undefined;
+    }
   }
 
   private unassign(a: Assignment): void {
     const b = a.block;
     if (!b.allocations.delete(a.ordinal)) return;
     b.unallocated.push(a.ordinal);
-    this.borrowedMap.delete(addressOf(a));
+    if (this.borrowedMap.delete(addressOf(a))) this.borrowedCache = undefined;
     if (b.affinity === undefined && b.allocations.size === 0) this.dropBlock(b);
   }
 
@@ -293,6 +317,7 @@ export class CalicoIpam implements PodIpam {
       allocations: new Map(),
     };
     pool.blocks.set(index, block);
+    this.cidrCache.delete(nodeName);
     const mine = this.blocksOf(nodeName, pool);
     mine.push(block);
     mine.sort((a, b) => a.index - b.index);

@@ -3,7 +3,6 @@
 // takes them from the top of the subnet down, so they never meet node addresses (the profile hands
 // those out from the bottom up) and the same sequence of calls always gives the same addresses.
 // IPv4 only: the IPv6 modes of the VPC CNIs are not modelled.
-import { createHash } from 'node:crypto';
 import { cidrSize, mustParseCidr, parseCidr } from '../../net/cidr.js';
 import { formatIPv4, parseIPv4 } from '../../net/ip.js';
 
@@ -156,8 +155,16 @@ export function prefixAddresses(prefix: string): string[] {
 
 /** A MAC for `key` (the cloud assigns ENI MACs; stable per key so renders are deterministic): the leading octets given, the rest hashed. */
 export function stableMac(leading: readonly number[], key: string): string {
-  const h = createHash('sha1').update(key).digest('hex');
+  // FNV-1a, twice with different seeds: cheap, and spread enough for link addresses.
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ key.length;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
+  }
+  const bytes = [h1 >>> 24, (h1 >>> 16) & 255, (h1 >>> 8) & 255, h1 & 255, h2 >>> 24, (h2 >>> 16) & 255];
   const octets = [...leading];
-  for (let i = 0; octets.length < 6; i++) octets.push(parseInt(h.slice(i * 2, i * 2 + 2), 16));
+  for (let i = 0; octets.length < 6; i++) octets.push(bytes[i]!);
   return octets.map((o) => o.toString(16).padStart(2, '0')).join(':');
 }

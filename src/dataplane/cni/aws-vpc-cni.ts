@@ -86,7 +86,7 @@ export function createAwsVpcCni(options: AwsVpcCniOptions): AwsVpcCni {
       for (const eni of secondary) {
         const gw = subnetGateway('aws', eni.subnet);
         const len = parseCidr(eni.subnet)?.prefix ?? 32;
-        nics.push({ name: eni.name, mac: eni.mac, cloudIps: eni.podAddresses, subnet: eni.subnet });
+        nics.push({ name: eni.name, mac: eni.mac, cloudIps: [...eni.podAddresses], subnet: eni.subnet });
         commands.push(
           `ip link set ${eni.name} mtu ${mtu} up`,
           // Upstream adds the address with the subnet mask and then deletes the main-table subnet
@@ -98,7 +98,7 @@ export function createAwsVpcCni(options: AwsVpcCniOptions): AwsVpcCni {
       }
       return {
         nics,
-        eth0CloudIps: enis[0]?.podAddresses ?? [],
+        eth0CloudIps: [...(enis[0]?.podAddresses ?? [])],
         commands,
         iptables: iptablesPayload(node, cluster.clusterCIDRs.length ? cluster.clusterCIDRs : options.clusterCIDRs, {
           externalSnat,

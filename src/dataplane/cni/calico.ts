@@ -12,6 +12,7 @@ import { CalicoIpam } from '../../cluster/ipam/calico.js';
 import { containsIp } from '../../net/cidr.js';
 import type { HostCommand } from '../routing/ipcommand.js';
 import { calicoVethName, derivedMac } from './names.js';
+import { renderPortmap } from './portmap.js';
 import type { CniCluster, CniNode, CniOptions, CniPlugin, CniPod, HostNetwork, PodNetwork } from './types.js';
 
 export type CalicoMode = 'ipip' | 'vxlan' | 'none';
@@ -42,7 +43,14 @@ export function calicoVtepMac(nodeName: string): string {
   return derivedMac('vxlan.calico', nodeName);
 }
 
-export function createCalico(options: CalicoOptions): CniPlugin & { readonly ipam: CalicoIpam } {
+/** A Calico plugin with its IPAM's block view, plus the portmap rules calico.yaml's conflist chains for hostPorts. */
+export interface CalicoPlugin extends CniPlugin {
+  readonly ipam: CalicoIpam;
+  /** portmap's nat rules for the node's pods with hostPorts (snat, /32 pod addresses); empty when none. */
+  hostPortRules(node: CniNode, cluster: CniCluster): string;
+}
+
+export function createCalico(options: CalicoOptions): CalicoPlugin {
   const mode = (options.mode || 'ipip') as CalicoMode;
   if (mode !== 'ipip' && mode !== 'vxlan' && mode !== 'none') throw new Error(`calico has no encapsulation mode "${options.mode}" (ipip, vxlan, none)`);
   const nicMtu = options.nicMtu ?? 1500;
@@ -56,7 +64,9 @@ export function createCalico(options: CalicoOptions): CniPlugin & { readonly ipa
     ...(mode !== 'none' ? { tunnel: mode } : {}),
     ...(options.strictAffinity !== undefined ? { strictAffinity: options.strictAffinity } : {}),
   });
-  const v4Blocks = (node: string) => ipam.affineBlocks(node).filter((b) => !b.includes(':'));
+  // Nodes whose tunnel address is known assigned (reset when the IPAM forgets a node).
+  const tunnelled = new Set<string>();
+  let tunnelGeneration = ipam.generation;
 
   /** How this node reaches `dst` (a remote block, or a /32 borrowed by a remote node); undefined when BGP gives no usable route. */
   function remoteRoute(node: CniNode, remote: CniNode, dst: string): HostCommand | undefined {
@@ -73,7 +83,16 @@ export function createCalico(options: CalicoOptions): CniPlugin & { readonly ipa
   function host(node: CniNode, cluster: CniCluster): HostNetwork {
     const commands: HostCommand[] = [];
     // calico-node assigns every node its tunnel address at start-up, before pods.
-    for (const n of cluster.nodes.values()) ipam.ensureTunnelAddress(n.name);
+    if (mode !== 'none') {
+      if (tunnelGeneration !== ipam.generation) {
+        tunnelled.clear();
+        tunnelGeneration = ipam.generation;
+      }
+      for (const n of cluster.nodes.values()) {
+        if (tunnelled.has(n.name)) continue;
+        if (ipam.ensureTunnelAddress(n.name) !== undefined) tunnelled.add(n.name);
+      }
+    }
     const tunnel = ipam.tunnelAddress(node.name);
     if (mode === 'ipip') {
       // Loading the ipip module creates tunl0 in every namespace; Felix then sets it up (and
@@ -88,19 +107,19 @@ export function createCalico(options: CalicoOptions): CniPlugin & { readonly ipa
       if (tunnel) commands.push(`ip addr add ${tunnel}/32 dev vxlan.calico`);
     }
     // The node's own blocks: BIRD's static blackhole (exported by BGP), or Felix's in VXLAN mode.
-    for (const block of v4Blocks(node.name)) commands.push(`ip route add blackhole ${block} proto ${mode === 'vxlan' ? '80' : 'bird'}`);
+    for (const block of ipam.affineBlocks(node.name)) if (!block.includes(':')) commands.push(`ip route add blackhole ${block} proto ${mode === 'vxlan' ? '80' : 'bird'}`);
     const byName = new Map<string, CniNode>();
     for (const remote of cluster.nodes.values()) {
       byName.set(remote.name, remote);
       if (remote.name === node.name) continue;
-      const blocks = v4Blocks(remote.name);
       if (mode === 'vxlan') {
         const vtep = ipam.tunnelAddress(remote.name);
         if (!vtep) continue;
         const mac = calicoVtepMac(remote.name);
         commands.push(`ip neigh replace ${vtep} lladdr ${mac} dev vxlan.calico nud permanent`, `bridge fdb replace ${mac} dev vxlan.calico dst ${remote.internalIP}`);
       }
-      for (const block of blocks) {
+      for (const block of ipam.affineBlocks(remote.name)) {
+        if (block.includes(':')) continue;
         const r = remoteRoute(node, remote, block);
         if (r) commands.push(r);
       }
@@ -143,6 +162,7 @@ export function createCalico(options: CalicoOptions): CniPlugin & { readonly ipa
     host,
     pod,
     hostInterfaceName: (p: CniPod) => calicoVethName(p.namespace, p.name),
+    hostPortRules: (node, cluster) => renderPortmap(cluster.podsOn(node.name), node, { networkName: 'k8s-pod-network', podPrefixLength: 32 }),
   };
 }
 

@@ -12,6 +12,6 @@ export function podHostVethName(prefix: string, namespace: string, podName: stri
 
 /** A locally administered unicast MAC, as the kernel gives a new veth end. */
 export function vethMac(key: string): string {
-  const first = (parseInt(createHash('sha1').update(`veth:${key}`).digest('hex').slice(0, 2), 16) | 0x02) & 0xfe;
+  const first = (parseInt(stableMac([], `veth:${key}`).slice(0, 2), 16) | 0x02) & 0xfe;
   return stableMac([first], key);
 }

@@ -8,10 +8,12 @@
 //   vpc-route nothing on the host: the cloud's VPC route table sends each podCIDR to its node.
 // IPv4 only: a dual-stack lease's IPv6 half is not rendered.
 import { HostLocalIpam } from '../../cluster/ipam/host-local.js';
-import { containsIp, nthAddress, parseCidr } from '../../net/cidr.js';
+import { cidrContains, containsIp, nthAddress, parseCidr } from '../../net/cidr.js';
+import { parseIp, type IpAddress } from '../../net/ip.js';
 import { saveString } from '../netfilter/tokens.js';
 import type { HostCommand } from '../routing/ipcommand.js';
 import { bridgeVethName, derivedMac } from './names.js';
+import { renderPortmap } from './portmap.js';
 import type { CniCluster, CniNode, CniOptions, CniPlugin, CniPod, HostNetwork, PodNetwork, VpcRoute } from './types.js';
 
 export type FlannelMode = 'vxlan' | 'host-gw' | 'vpc-route';
@@ -46,11 +48,36 @@ function v4(cidrs: readonly string[]): string | undefined {
   return cidrs.find((c) => !c.includes(':'));
 }
 
-function networkAddress(cidr: string): string {
-  return nthAddress(parseCidr(cidr)!, 0)!;
+// Every host render walks every other lease: parse each lease once.
+const leaseNetworks = new Map<string, string>();
+
+const nodeIps = new Map<string, IpAddress | undefined>();
+
+function parsedNodeIp(text: string): IpAddress | undefined {
+  if (!nodeIps.has(text)) {
+    if (nodeIps.size >= 100_000) nodeIps.clear();
+    nodeIps.set(text, parseIp(text));
+  }
+  return nodeIps.get(text);
 }
 
-export function createFlannel(options: FlannelOptions): CniPlugin {
+function networkAddress(cidr: string): string {
+  let a = leaseNetworks.get(cidr);
+  if (a === undefined) {
+    if (leaseNetworks.size >= 100_000) leaseNetworks.clear();
+    a = nthAddress(parseCidr(cidr)!, 0)!;
+    leaseNetworks.set(cidr, a);
+  }
+  return a;
+}
+
+/** A flannel plugin, plus the portmap rules its conflist (kube-flannel's `cbr0`) chains for hostPorts. */
+export interface FlannelPlugin extends CniPlugin {
+  /** portmap's nat rules for the node's pods with hostPorts (an iptables-restore --noflush payload; empty when none). */
+  hostPortRules(node: CniNode, cluster: CniCluster): string;
+}
+
+export function createFlannel(options: FlannelOptions): FlannelPlugin {
   const mode = (options.mode || 'vxlan') as FlannelMode;
   if (mode !== 'vxlan' && mode !== 'host-gw' && mode !== 'vpc-route') throw new Error(`flannel has no backend "${options.mode}" (vxlan, host-gw, vpc-route)`);
   const nicMtu = options.nicMtu ?? 1500;
@@ -72,6 +99,7 @@ export function createFlannel(options: FlannelOptions): CniPlugin {
         'ip link set flannel.1 up',
       );
     }
+    const lan = mode === 'host-gw' ? parseCidr(node.subnet) : undefined;
     for (const remote of cluster.nodes.values()) {
       if (remote.name === node.name) continue;
       const rlease = leaseOf(remote);
@@ -88,7 +116,8 @@ export function createFlannel(options: FlannelOptions): CniPlugin {
       } else if (mode === 'host-gw') {
         // A gateway off this node's subnet is refused by the kernel ("Nexthop has invalid
         // gateway"); flanneld logs the failure and carries on without the route (C8).
-        if (containsIp(node.subnet, remote.internalIP)) commands.push(`ip route add ${rlease} via ${remote.internalIP} dev eth0`);
+        const ip = parsedNodeIp(remote.internalIP);
+        if (lan && ip && cidrContains(lan, ip)) commands.push(`ip route add ${rlease} via ${remote.internalIP} dev eth0`);
       }
     }
     // The bridge plugin creates cni0 on the first CNI ADD; kubepath creates it with the host.
@@ -145,6 +174,7 @@ export function createFlannel(options: FlannelOptions): CniPlugin {
     pod,
     vpcRoutes,
     hostInterfaceName: bridgeVethName,
+    hostPortRules: (node, cluster) => renderPortmap(cluster.podsOn(node.name), node, { networkName: 'cbr0' }),
   };
 }
 

@@ -21,11 +21,22 @@ export function bridgeVethName(pod: Pick<CniPod, 'namespace' | 'name'>): string 
   return 'veth' + sha1Hex(`veth/${pod.namespace}/${pod.name}`).slice(0, 8);
 }
 
+// Every host render names every other node's VTEP: hash each name once.
+const macCache = new Map<string, string>();
+const MAC_CACHE_LIMIT = 100_000;
+
 /** A locally administered unicast MAC derived from `salt` and a name (upstream: random, or kernel-chosen). */
 export function derivedMac(salt: string, name: string): string {
-  const h = createHash('sha1').update(`${salt}/${name}`).digest();
-  const bytes = [((h[0]! & 0xfe) | 0x02) & 0xff, h[1]!, h[2]!, h[3]!, h[4]!, h[5]!];
-  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+  const key = `${salt}/${name}`;
+  let mac = macCache.get(key);
+  if (mac === undefined) {
+    const h = createHash('sha1').update(key).digest();
+    const bytes = [((h[0]! & 0xfe) | 0x02) & 0xff, h[1]!, h[2]!, h[3]!, h[4]!, h[5]!];
+    mac = bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+    if (macCache.size >= MAC_CACHE_LIMIT) macCache.clear();
+    macCache.set(key, mac);
+  }
+  return mac;
 }
 
 /** A sandbox (container) ID as a runtime prints it: 64 hex characters; kubepath derives it from the pod UID. */

@@ -76,7 +76,7 @@ export function createTerway(options: TerwayOptions): Terway {
       }
       const nics: CniNic[] = [];
       for (const eni of enis) {
-        nics.push({ name: eni.name, mac: eni.mac, cloudIps: eni.podAddresses, subnet: eni.subnet });
+        nics.push({ name: eni.name, mac: eni.mac, cloudIps: [...eni.podAddresses], subnet: eni.subnet });
         commands.push(
           `ip link set ${eni.name} mtu ${mtu} up`,
           `ip addr add ${node.internalIP}/32 dev ${eni.name}`,

@@ -103,7 +103,9 @@ export function applyRestore(base: Ruleset, text: string, options: ParseOptions 
         source.push({ kind: 'text', text: line });
         return;
       }
-      const table: Table = options.noflush && tables.has(name) ? tables.get(name)! : { name, chains: new Map() };
+      let table: Table = options.noflush && tables.has(name) ? tables.get(name)! : { name, chains: new Map() };
+      // `iptables-restore --noflush` into a table the kernel has not loaded yet: the table comes with its built-in chains.
+      if (options.noflush && !tables.has(name)) table = { name, chains: new Map(BUILTIN_CHAINS[name].map((c) => [c, { name: c, builtin: true, policy: 'ACCEPT', counters: '0:0', rules: [] }])) };
       tables.set(name, table);
       current = { table, line: lineNo, jumps: [] };
       source.push({ kind: 'text', text: line });

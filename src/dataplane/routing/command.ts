@@ -212,6 +212,7 @@ export function parseRuleCommand(args: string | readonly string[], family?: Fami
         break;
       }
       case 'priority':
+      case 'prio':
       case 'pref':
       case 'preference':
       case 'order': {
