@@ -11,7 +11,7 @@ import { GET_KINDS, renderGet, type GetFormat } from '../report/get.js';
 import type { Scenario } from '../scenario/types.js';
 import { rulesCommand } from './rules.js';
 import { traceDumpCommand } from './trace-dump.js';
-import { renderTrace, traceScenario } from './trace.js';
+import { renderTrace, traceScenario, TRACE_OUTPUTS } from './trace.js';
 
 interface Io {
   out(s: string): void;
@@ -109,7 +109,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     .option('--node-ip <ip>', `with --iptables-save: one of the node's own addresses (repeat for each)`, collect, [])
     .option('--in-interface <name>', 'with --iptables-save: the interface a packet from elsewhere arrives on', 'eth0')
     .option('--ipset-save <file>', 'with --iptables-save: ipset save output, for rules that match ipsets')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'wide', 'json']).default('text'))
+    .addOption(new Option('-o, --output <format>', 'output format').choices([...TRACE_OUTPUTS]).default('text'))
     .action(
       (
         scenario: string | undefined,

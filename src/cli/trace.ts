@@ -9,6 +9,7 @@ import { resolveFrom, resolveTo } from '../trace/endpoints.js';
 import { TraceSession, type SessionOptions } from '../trace/session.js';
 import type { TraceResult } from '../trace/types.js';
 import { renderTraceJson, renderTraceText } from '../report/trace.js';
+import { renderTraceDot, renderTraceMermaid } from '../report/trace-graph.js';
 
 export interface ScenarioTraceOptions {
   readonly from: string;
@@ -74,6 +75,11 @@ function rngFloat(seed: number): () => number {
   return () => rng.float();
 }
 
+export const TRACE_OUTPUTS = ['text', 'wide', 'json', 'dot', 'mermaid'] as const;
+
 export function renderTrace(r: TraceResult, output: string): string {
-  return output === 'json' ? renderTraceJson(r) : renderTraceText(r, output === 'wide');
+  if (output === 'json') return renderTraceJson(r);
+  if (output === 'dot') return renderTraceDot(r);
+  if (output === 'mermaid') return renderTraceMermaid(r);
+  return renderTraceText(r, output === 'wide');
 }

@@ -252,7 +252,7 @@ export class Tracer {
     const cross = from?.zone !== undefined && nic.zone !== undefined && from.zone !== nic.zone;
     const fromText = from ? `${from.owner} ${from.device}` : label;
     st.hops.push({
-      ...hop(where, 'fabric', 'forward', `${fromText} → ${nic.owner} ${nic.device}: ${arrival.note}${cross ? ` (crosses ${from!.zone} → ${nic.zone})` : ''}`, d, nic.zone),
+      ...hop(where, 'fabric', 'forward', `${fromText} → ${nic.owner} ${nic.device}: ${arrival.note}${cross ? ` (crosses ${from!.zone} → ${nic.zone})` : ''}`, d, undefined),
       ...(cross ? { crossZone: true } : {}),
     });
     this.moveTo(st, nic.owner);
