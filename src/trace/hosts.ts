@@ -40,6 +40,8 @@ export interface HostsOptions {
   readonly fabric: Fabric;
   readonly topology: Topology;
   readonly cacheSize?: number;
+  /** Netfilter evaluation: the compiled fast path (default) or the first-match reference walk. */
+  readonly netfilterMode?: 'fast' | 'linear';
 }
 
 /** Every node's NICs as the fabric sees them (no host needs building for that). */
@@ -65,6 +67,11 @@ export class Hosts {
 
   constructor(private readonly o: HostsOptions) {
     this.cacheSize = o.cacheSize ?? HOST_CACHE_SIZE;
+  }
+
+  /** Hosts currently built. */
+  get size(): number {
+    return this.cache.size;
   }
 
   get cluster(): CniCluster {
@@ -179,6 +186,7 @@ export class Hosts {
     const netfilter = new Netfilter(ruleset, {
       node: { interfaces: interfaces(), route: (p) => routeFor(ns, p) },
       ...(ipsets ? { ipsets } : {}),
+      ...(this.o.netfilterMode ? { mode: this.o.netfilterMode } : {}),
     });
     return { node, ns, netfilter, ...(ipvs ? { ipvs } : {}), pods, refused };
   }

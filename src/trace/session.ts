@@ -29,6 +29,7 @@ export interface SessionOptions {
   /** Whether NetworkPolicy is enforced (default: whether the CNI enforces it). */
   readonly enforcePolicy?: boolean;
   readonly hostCacheSize?: number;
+  readonly netfilterMode?: 'fast' | 'linear';
 }
 
 /** A packet to trace: protocol, destination, optional source port. */
@@ -75,7 +76,7 @@ export class TraceSession {
       clusterCIDRs: o.clusterCIDRs,
     });
     this.proxy.sync();
-    this.hosts = new Hosts({ plugin, cluster: this.cluster, proxy: this.proxy, proxyMode: o.kubeProxy.mode, fabric: this.fabric, topology: this.topology, ...(o.hostCacheSize ? { cacheSize: o.hostCacheSize } : {}) });
+    this.hosts = new Hosts({ plugin, cluster: this.cluster, proxy: this.proxy, proxyMode: o.kubeProxy.mode, fabric: this.fabric, topology: this.topology, ...(o.hostCacheSize ? { cacheSize: o.hostCacheSize } : {}), ...(o.netfilterMode ? { netfilterMode: o.netfilterMode } : {}) });
     const pods = store.list<Stored<Pod>>('Pod');
     for (const p of pods) {
       this.pods.set(`${p.metadata.namespace}/${p.metadata.name}`, p);

@@ -57,7 +57,14 @@ export interface NetfilterOptions {
 export interface Injection {
   /**
    * The packet arrives on `packet.inInterface` (PREROUTING first), or a local process sends it
-   * (OUTPUT first), or IPVS sends a packet it translated ('ipvs', see `IpvsHandOff`).
+   * (OUTPUT first), or IPVS sends a packet it translated ('ipvs': ip_vs_xmit.c
+   * ip_vs_nat_send_or_cont). To a remote real server IPVS sends it with NF_HOOK(LOCAL_OUT): routed
+   * to the real server, then OUTPUT raw, mangle, filter, security - nat OUTPUT does nothing, the
+   * connection's destination manip was set up at its first nat hook - rerouting, then POSTROUTING
+   * mangle and nat, where SNAT/MASQUERADE rules run (the source manip is not set up yet). To a real
+   * server on the node itself the packet goes on from where IPVS took it (nat INPUT and local
+   * delivery; or filter OUTPUT onwards). The packet carries its mark and the conntrack view
+   * (`packet.ct`) IPVS left it with.
    */
   readonly from: 'interface' | 'local' | 'ipvs';
   /** Virtual time in seconds (for `recent`); default: the evaluator's clock. */
@@ -70,17 +77,6 @@ export interface Injection {
    */
   readonly intercept?: (packet: Packet, hook: 'INPUT' | 'OUTPUT') => boolean;
 }
-
-/**
- * How IPVS hands a translated packet back (ip_vs_xmit.c ip_vs_nat_send_or_cont): to a remote real
- * server it is sent with NF_HOOK(LOCAL_OUT): routed to the real server, then OUTPUT raw, mangle,
- * (nat OUTPUT does nothing: the connection's destination manip was set up when it first passed a
- * nat hook), filter, security, rerouting, POSTROUTING mangle and nat (the source manip is not set
- * up yet, so SNAT/MASQUERADE rules run). To a real server on the node itself it continues where
- * IPVS took it (nat INPUT then local delivery for LOCAL_IN; filter OUTPUT onwards for LOCAL_OUT).
- * The packet carries the mark and the conntrack view (`packet.ct`) IPVS left it with.
- */
-export type IpvsHandOff = Injection & { readonly from: 'ipvs' };
 
 export type Verdict = 'ACCEPT' | 'DROP' | 'REJECT' | 'NO_ROUTE';
 
