@@ -7,6 +7,7 @@ import { renderPortmap } from '../dataplane/cni/portmap.js';
 import type { ClusterKubeProxy } from '../dataplane/kubeproxy/cluster.js';
 import { nodeRuleset } from '../dataplane/kubeproxy/save.js';
 import { KUBE_IPVS_DEVICE, type IpvsRuleset } from '../dataplane/kubeproxy/ipvs.js';
+import { parseIpvsadm, type IpvsNode } from '../dataplane/ipvs/index.js';
 import { IpsetStore, Netfilter, parseIpsetSave, type RouteResult, type Ruleset } from '../dataplane/netfilter/index.js';
 import { applyRestore, mustParseIptablesSave } from '../dataplane/netfilter/parse.js';
 import { applyHostCommand, Network, routeInput, routeOutput, type Namespace, type RouteBranch } from '../dataplane/routing/index.js';
@@ -15,6 +16,9 @@ import type { Topology } from '../topology/graph.js';
 import type { Packet } from '../net/packet.js';
 
 export const HOST_CACHE_SIZE = 128;
+
+/** The sysctls kube-proxy's IPVS proxier sets on every node (net.ipv4.vs.conntrack, expire_quiescent_template). */
+export const KUBE_PROXY_IPVS_SYSCTLS = { conntrack: true, expireQuiescentTemplate: true } as const;
 
 /** Namespace names in the routing model. */
 export const nodeNs = (node: string): string => `node/${node}`;
@@ -26,6 +30,8 @@ export interface Host {
   readonly netfilter: Netfilter;
   /** kube-proxy's IPVS state on this node (IPVS mode). */
   readonly ipvs?: IpvsRuleset;
+  /** The same, read back as the IPVS interpreter's model (what `ipvsadm -Sn` shows). */
+  readonly ipvsNode?: IpvsNode;
   /** Pods with a sandbox here, by netns name. */
   readonly pods: ReadonlyMap<string, CniPod>;
   /** Commands the model refused, with why (a CNI route the kernel would refuse too, e.g. a gateway not on-link). */
@@ -152,6 +158,7 @@ export class Hosts {
 
     // Netfilter: kube-proxy's rules, then the CNI's and portmap's payloads.
     let ipvs: IpvsRuleset | undefined;
+    let ipvsNode: IpvsNode | undefined;
     let ruleset: Ruleset;
     let ipsets: IpsetStore | undefined;
     if (this.o.proxyMode === 'ipvs') {
@@ -163,6 +170,9 @@ export class Hosts {
         // kube-proxy binds every Service address to the kube-ipvs0 dummy device.
         ns.addLink({ name: KUBE_IPVS_DEVICE, kind: 'dummy', up: false });
         for (const a of ipvs.dummyAddresses) ns.addAddress(KUBE_IPVS_DEVICE, a.includes('/') ? a : `${a}/${a.includes(':') ? 128 : 32}`);
+        const parsed = parseIpvsadm(ipvs.ipvsadmText, { file: `ipvsadm -Sn on ${node.name}` });
+        if (parsed.ok) ipvsNode = { config: parsed.config, sysctls: KUBE_PROXY_IPVS_SYSCTLS };
+        else refused.push(...parsed.diagnostics.map((d) => `ipvsadm line ${d.line}: ${d.message}`));
       }
     } else {
       const ipt = this.o.proxy.iptables(node.name);
@@ -188,7 +198,7 @@ export class Hosts {
       ...(ipsets ? { ipsets } : {}),
       ...(this.o.netfilterMode ? { mode: this.o.netfilterMode } : {}),
     });
-    return { node, ns, netfilter, ...(ipvs ? { ipvs } : {}), pods, refused };
+    return { node, ns, netfilter, ...(ipvs ? { ipvs } : {}), ...(ipvsNode ? { ipvsNode } : {}), pods, refused };
   }
 
   private nicMtu(): number {

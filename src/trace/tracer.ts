@@ -5,7 +5,8 @@
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { Fabric, FabricNic } from '../dataplane/fabric/fabric.js';
 import { formatFraction, fraction, mul, ONE, type Fraction } from '../dataplane/netfilter/probability.js';
-import type { Outcome as NfOutcome, TraceStep } from '../dataplane/netfilter/index.js';
+import type { RouteResult, TraceStep, Verdict as NfVerdict } from '../dataplane/netfilter/index.js';
+import { evaluateWithIpvs, type PathStep } from '../dataplane/ipvs/index.js';
 import { decapsulate, outerPacket, routeInput, routeOutput, type Datagram, type L2Result, type RouteBranch, type RouteOutcome } from '../dataplane/routing/index.js';
 import type { PolicyIndex, Verdict as PolicyVerdict } from '../policy/index.js';
 import type { Packet } from '../net/packet.js';
@@ -14,6 +15,19 @@ import type { Topology } from '../topology/graph.js';
 import type { Hop, PacketView, PathOutcome, Stage, TracePath } from './types.js';
 
 export const MAX_STEPS = 64;
+
+/** One way through a node's netfilter (and IPVS): what the walk needs of an outcome. */
+interface NodeOutcome {
+  readonly probability: Fraction;
+  readonly verdict: NfVerdict;
+  readonly delivery?: 'local' | 'forward' | 'output';
+  readonly rejectWith?: string;
+  readonly packet: Packet;
+  readonly trace: readonly PathStep[];
+  readonly route?: RouteResult;
+  /** The path went through an IPVS virtual service. */
+  readonly ipvs?: boolean;
+}
 
 export interface TracerOptions {
   readonly hosts: Hosts;
@@ -157,16 +171,29 @@ export class Tracer {
       return this.nodeStep(st, host, dec.datagram, dec.iif);
     }
     const packet = iif === undefined ? d.packet : { ...d.packet, inInterface: iif };
-    const ev = host.netfilter.evaluate(packet, { from: iif === undefined ? 'local' : 'interface' });
-    this.branch(st, ev.outcomes, (x) => x.probability, (s, x) => this.afterNetfilter(s, host, x, iif));
+    const injection = { from: iif === undefined ? ('local' as const) : ('interface' as const) };
+    const outcomes: readonly NodeOutcome[] = host.ipvsNode
+      ? evaluateWithIpvs(host.netfilter, host.ipvsNode, packet, injection).paths.map((p) => ({
+          probability: p.probability,
+          verdict: p.verdict,
+          ...(p.delivery ? { delivery: p.delivery } : {}),
+          ...(p.rejectWith !== undefined ? { rejectWith: p.rejectWith } : {}),
+          packet: p.packet,
+          trace: p.steps,
+          ...(p.legs[p.legs.length - 1]!.route ? { route: p.legs[p.legs.length - 1]!.route! } : {}),
+          ipvs: p.ipvs !== undefined,
+        }))
+      : host.netfilter.evaluate(packet, injection).outcomes;
+    this.branch(st, outcomes, (x) => x.probability, (s, x) => this.afterNetfilter(s, host, x, iif));
   }
 
-  private afterNetfilter(st: State, host: Host, x: NfOutcome, iif: string | undefined): void {
+  private afterNetfilter(st: State, host: Host, x: NodeOutcome, iif: string | undefined): void {
     const at = host.ns.name;
     // Hops in the kernel's order: PREROUTING, the routing decision, then FORWARD/INPUT and POSTROUTING
-    // (a locally sent packet is routed before OUTPUT).
+    // (a locally sent packet is routed before OUTPUT). A path through IPVS was routed locally first
+    // and rerouted by IPVS: its steps come first, then the route it left by.
     const trace = x.trace;
-    const split = iif === undefined ? 0 : trace.findIndex((t) => t.hook !== 'PREROUTING');
+    const split = x.ipvs ? trace.length : iif === undefined ? 0 : trace.findIndex((t) => t.hook !== 'PREROUTING');
     const pre = split < 0 ? trace : trace.slice(0, split);
     const post = split < 0 ? [] : trace.slice(split);
     st.hops.push(...netfilterHops(at, pre, st.zone));
@@ -426,10 +453,22 @@ function routeHop(at: string, b: RouteBranch, iif: string | undefined, zone: str
   };
 }
 
-/** Netfilter steps as hops: every rule that matched, and the policy when a chain fell through to it. */
-function netfilterHops(at: string, trace: readonly TraceStep[], zone: string | undefined): Hop[] {
+/** Netfilter steps as hops: every rule that matched, and the policy when a chain fell through to it; IPVS decisions. */
+function netfilterHops(at: string, trace: readonly PathStep[], zone: string | undefined): Hop[] {
   const out: Hop[] = [];
   for (const s of trace) {
+    if ('kind' in s && s.kind === 'ipvs') {
+      out.push({
+        at,
+        stage: 'ipvs',
+        rule: s.serverText ? `${s.text}\n${s.serverText}` : s.text,
+        action: s.verdict,
+        note: `IPVS ${s.scheduler}: ${s.reason}${s.server ? ` → ${s.server.address}:${s.server.port}` : ' — no real server, ICMP port unreachable'}`,
+        packet: packetView(s.packet),
+        ...(zone !== undefined ? { zone } : {}),
+      });
+      continue;
+    }
     const target = s.rule?.target;
     const action = s.kind === 'policy' ? `policy ${s.verdict}` : target && target.data.kind !== 'jump' && target.data.kind !== 'goto' ? target.name : s.verdict;
     out.push({
@@ -462,7 +501,7 @@ function describeStep(s: TraceStep): string {
   return `${s.table}/${s.chain}${what ? `: ${what}` : ''}${nat}${mark}`;
 }
 
-function lastRule(trace: readonly TraceStep[]): string | undefined {
+function lastRule(trace: readonly PathStep[]): string | undefined {
   const s = trace[trace.length - 1];
   return s ? s.text : undefined;
 }

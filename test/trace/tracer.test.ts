@@ -185,3 +185,31 @@ function nodeAddress(sim: ReturnType<typeof simulate>, node: string): string {
 }
 
 export type { Pod };
+
+describe('Terway shared ENI, kube-proxy IPVS (ACK)', () => {
+  const { sim, s } = clusterWith({ cloud: 'alibaba', cni: 'terway', mode: 'shared', kubeProxy: 'ipvs' }, 'cn-node');
+  const start = clientStart(sim);
+  it('pod → ClusterIP: IPVS rr picks each real server with exactly 1/3, masquerading the destination only', () => {
+    const paths = s.trace(start, { proto: 'tcp', dst: serviceIP(sim, 'web'), dport: 80 });
+    expect(paths.map((p) => p.probabilityExact)).toEqual(['1/3', '1/3', '1/3']);
+    for (const p of paths) {
+      expect(p.outcome).toBe('delivered');
+      expect(p.clientIpSeen).toBe(start.ip);
+      const ipvs = p.hops.find((h) => h.stage === 'ipvs')!;
+      expect(ipvs.action).toBe('MASQ');
+      expect(ipvs.rule).toMatch(/^-A -t [\d.]+:80 -s rr\n-a -t [\d.]+:80 -r [\d.]+:8080 -m -w 1$/);
+    }
+  });
+  it('outside → NodePort: IPVS on the node, then KUBE-POSTROUTING masquerades (the client IP is lost)', () => {
+    const node = 'cn-node-2';
+    const paths = s.trace({ kind: 'external', label: 'internet' }, { proto: 'tcp', dst: nodeAddress(sim, node), dport: 30080, src: '203.0.113.7' });
+    expect(total(paths)).toEqual(fraction(1n, 1n));
+    expect(paths).toHaveLength(3);
+    for (const p of paths) {
+      expect(p.outcome).toBe('delivered');
+      expect(p.clientIpSeen).not.toBe('203.0.113.7');
+      expect(p.hops.some((h) => h.stage === 'ipvs')).toBe(true);
+      expect(p.hops.some((h) => h.chain === 'KUBE-POSTROUTING' && h.action === 'MASQUERADE')).toBe(true);
+    }
+  });
+});
