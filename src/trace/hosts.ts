@@ -67,6 +67,8 @@ export function fabricNics(plugin: CniPlugin, cluster: CniCluster, node: CniNode
 export class Hosts {
   readonly network = new Network();
   private readonly cache = new Map<string, Host>();
+  /** Built hosts by the name of each namespace they hold (the node's and its pods'). */
+  private readonly byNamespace = new Map<string, Host>();
   /** kube-proxy's ruleset per iptables group (shared by the nodes with the same node view). */
   private readonly groupRules = new Map<string, { readonly payload: unknown; readonly ruleset: Ruleset }>();
   private readonly cacheSize: number;
@@ -97,6 +99,8 @@ export class Hosts {
     if (this.cache.size >= this.cacheSize) this.evict();
     const host = this.build(node);
     this.cache.set(name, host);
+    this.byNamespace.set(host.ns.name, host);
+    for (const pod of host.pods.keys()) this.byNamespace.set(pod, host);
     return host;
   }
 
@@ -107,8 +111,7 @@ export class Hosts {
 
   /** The host whose namespace (node or pod) is `nsName`. */
   hostOfNamespace(nsName: string): Host | undefined {
-    for (const h of this.cache.values()) if (h.ns.name === nsName || h.pods.has(nsName)) return h;
-    return undefined;
+    return this.byNamespace.get(nsName);
   }
 
   private evict(): void {
@@ -117,8 +120,10 @@ export class Hosts {
     for (const pod of host.pods.keys()) {
       this.network.deleteNamespace(pod);
       this.o.topology.removePod(pod);
+      this.byNamespace.delete(pod);
     }
     this.network.deleteNamespace(host.ns.name);
+    this.byNamespace.delete(host.ns.name);
   }
 
   private build(node: CniNode): Host {

@@ -509,8 +509,11 @@ function lastRule(trace: readonly PathStep[]): string | undefined {
 /** Add the probabilities of identical paths (same outcome, endpoint and hops). */
 export function mergePaths(paths: readonly TracePath[]): TracePath[] {
   const byKey = new Map<string, { path: TracePath; prob: Fraction }>();
+  if (paths.length < 2) return [...paths];
   for (const p of paths) {
-    const key = JSON.stringify([p.outcome, p.endpoint, p.clientIpSeen, p.hops]);
+    // Hops are equal when their location, stage, action, rule and packet are.
+    let key = `${p.outcome}|${p.endpoint}|${p.clientIpSeen}|${p.hops.length}`;
+    for (const h of p.hops) key += `|${h.at} ${h.stage} ${h.action} ${h.rule ?? ''} ${h.packet.src}:${h.packet.sport}>${h.packet.dst}:${h.packet.dport}`;
     const f = parseFraction(p.probabilityExact);
     const hit = byKey.get(key);
     if (hit) hit.prob = addFractions(hit.prob, f);

@@ -315,6 +315,41 @@ class CRule {
 }
 
 /** A chain with its compiled rules and index, built on first use. */
+// What depends only on a rule or a chain is computed once and shared by every evaluator over rulesets
+// holding it (a tracer builds one evaluator per node, over rulesets that share kube-proxy's chains).
+const COMPILED_RULES = new WeakMap<Rule, CompiledRule>();
+const RULE_READS = new WeakMap<Rule, number>();
+const CHAIN_INDEXES = new WeakMap<Chain, ChainIndex | null>();
+const SET_REFERENCES = new WeakMap<Chain, readonly { name: string; line: number }[]>();
+
+function compiledRule(rule: Rule): CompiledRule {
+  let f = COMPILED_RULES.get(rule);
+  if (!f) COMPILED_RULES.set(rule, (f = compileRule(rule)));
+  return f;
+}
+
+function readsOf(rule: Rule): number {
+  let r = RULE_READS.get(rule);
+  if (r === undefined) RULE_READS.set(rule, (r = ruleReads(rule)));
+  return r;
+}
+
+function chainIndex(chain: Chain): ChainIndex | null {
+  let i = CHAIN_INDEXES.get(chain);
+  if (i === undefined) CHAIN_INDEXES.set(chain, (i = buildChainIndex(chain) ?? null));
+  return i;
+}
+
+function setReferences(chain: Chain): readonly { name: string; line: number }[] {
+  let refs = SET_REFERENCES.get(chain);
+  if (!refs) {
+    const out: { name: string; line: number }[] = [];
+    for (const rule of chain.rules) for (const m of rule.matches) if (m.data.kind === 'set') out.push({ name: m.data.name, line: rule.line });
+    SET_REFERENCES.set(chain, (refs = out));
+  }
+  return refs;
+}
+
 class CChain {
   rules: CRule[] | undefined;
   index: ChainIndex | null | undefined;
@@ -569,8 +604,9 @@ export class Netfilter {
   private readonly maxOutcomes: number;
   private readonly nthState = new Map<StatisticMatch, number>();
   private readonly family: 4 | 6;
-  /** Compiled chains by table, and the base chain of each (hook, table): base[hook][table]. */
-  private readonly chains = new Map<TableName, Map<string, CChain>>();
+  /** The ruleset's chains by table; their compiled forms, made on first use; the base chain of each (hook, table): base[hook][table]. */
+  private readonly chains = new Map<TableName, ReadonlyMap<string, Chain>>();
+  private readonly compiled = new Map<Chain, CChain>();
   private readonly base: (CChain | undefined)[][];
   /** Cached pure traversals per [hook][table], most recent first. */
   private readonly memo: MemoEntry[][][] = HOOKS.map(() => [[], [], [], [], []]);
@@ -587,21 +623,25 @@ export class Netfilter {
     this.family = ruleset.family;
     const problems: Diagnostic[] = [];
     for (const table of ruleset.tables.values()) {
-      const byName = new Map<string, CChain>();
       for (const chain of table.chains.values()) {
-        byName.set(chain.name, new CChain(table.name, chain));
-        for (const rule of chain.rules) {
-          for (const m of rule.matches) {
-            if (m.data.kind === 'set' && !this.ipsets.has(m.data.name))
-              problems.push({ severity: 'error', line: rule.line, message: `-m set: set "${m.data.name}" does not exist`, hint: 'load it with the ipset save text' });
-          }
+        for (const ref of setReferences(chain)) {
+          if (!this.ipsets.has(ref.name)) problems.push({ severity: 'error', line: ref.line, message: `-m set: set "${ref.name}" does not exist`, hint: 'load it with the ipset save text' });
         }
       }
-      this.chains.set(table.name, byName);
+      this.chains.set(table.name, table.chains);
     }
     if (problems.length) throw new InputError(problems);
     const tables: readonly TableName[] = ['raw', 'mangle', 'nat', 'filter', 'security'];
-    this.base = HOOKS.map((hook) => tables.map((t) => this.chains.get(t)?.get(hook)));
+    this.base = HOOKS.map((hook) => tables.map((t) => this.chainNamed(t, hook)));
+  }
+
+  /** The compiled form of a chain of this ruleset (made on first use: rulesets share most chains). */
+  private chainNamed(table: TableName, name: string): CChain | undefined {
+    const chain = this.chains.get(table)?.get(name);
+    if (!chain) return undefined;
+    let c = this.compiled.get(chain);
+    if (!c) this.compiled.set(chain, (c = new CChain(table, chain)));
+    return c;
   }
 
   nthCount(m: StatisticMatch): number {
@@ -1020,7 +1060,6 @@ export class Netfilter {
   // ---------------------------------------------------------------- chains
 
   private compileChain(c: CChain): CRule[] {
-    const byName = this.chains.get(c.table)!;
     const out: CRule[] = [];
     c.chain.rules.forEach((rule, i) => {
       const data = rule.target?.data;
@@ -1049,7 +1088,7 @@ export class Netfilter {
           case 'jump':
           case 'goto':
             code = data.kind === 'jump' ? T_JUMP : T_GOTO;
-            jump = byName.get(data.chain);
+            jump = this.chainNamed(c.table, data.chain);
             if (!jump) throw new Error(`chain ${data.chain} does not exist in table ${c.table}`);
             verdict = `${data.kind === 'jump' ? 'JUMP' : 'GOTO'}:${data.chain}`;
             break;
@@ -1092,14 +1131,14 @@ export class Netfilter {
         }
         if (d.kind === 'statistic' || d.kind === 'recent') forkable = false;
       }
-      out.push(new CRule(rule, i, this.fast ? compileRule(rule) : undefined, this.fast ? ruleReads(rule) : IMPURE, code, data, jump, verdict, random, random && forkable));
+      out.push(new CRule(rule, i, this.fast ? compiledRule(rule) : undefined, this.fast ? readsOf(rule) : IMPURE, code, data, jump, verdict, random, random && forkable));
     });
     return out;
   }
 
   private enter(w: Walk, c: CChain, p: Packet): readonly number[] | undefined {
     if (!this.fast) return undefined;
-    if (c.index === undefined) c.index = buildChainIndex(c.chain) ?? null;
+    if (c.index === undefined) c.index = chainIndex(c.chain);
     if (!c.index) return undefined;
     const cand = c.index.candidates(p);
     (w.lookups ??= []).push(c.index, cand);

@@ -61,10 +61,32 @@ function detectFamily(text: string): AddressFamily {
   return /(?:^|\s)(?:-s|-d|--source|--destination)\s+[0-9a-fA-F]*:[0-9a-fA-F:.]*(?:\/\d+)?(?:\s|$)/m.test(text) ? 6 : 4;
 }
 
-function cloneTable(t: Table): Table {
-  const chains = new Map<string, Chain>();
-  for (const [name, c] of t.chains) chains.set(name, { ...c, rules: [...c.rules] });
-  return { name: t.name, chains };
+/**
+ * A table that shares its chains with the table it was copied from until one is changed: a
+ * restore onto a large ruleset (a CNI's few chains onto kube-proxy's 400,000 rules) copies only
+ * what it touches. `writable` gives the chain to change, copying it on first use.
+ */
+interface CowTable {
+  readonly table: Table;
+  readonly owned: WeakSet<Chain>;
+}
+
+function shareTable(t: Table): CowTable {
+  return { table: { name: t.name, chains: new Map(t.chains) }, owned: new WeakSet() };
+}
+
+function writable(cow: CowTable, name: string): Chain | undefined {
+  const c = cow.table.chains.get(name);
+  if (!c || cow.owned.has(c)) return c;
+  const copy: Chain = { ...c, rules: [...c.rules] };
+  cow.owned.add(copy);
+  cow.table.chains.set(name, copy);
+  return copy;
+}
+
+function addChain(cow: CowTable, chain: Chain): void {
+  cow.owned.add(chain);
+  cow.table.chains.set(chain.name, chain);
 }
 
 /**
@@ -79,10 +101,11 @@ export function applyRestore(base: Ruleset, text: string, options: ParseOptions 
   const error = (line: number, message: string, field?: string, hint?: string) =>
     diagnostics.push({ severity: 'error', message, line, ...(file ? { file } : {}), ...(field ? { field } : {}), ...(hint ? { hint } : {}) });
 
-  const tables = new Map<TableName, Table>();
-  for (const [name, t] of base.tables) tables.set(name, cloneTable(t));
-  const source: SourceLine[] = [...base.source];
-  let current: { table: Table; line: number; jumps: { rule: Rule; chain: string; line: number }[] } | undefined;
+  const cows = new Map<TableName, CowTable>();
+  for (const [name, t] of base.tables) cows.set(name, shareTable(t));
+  // The base's source lines are not copied: the result's `source` joins them with these on first use.
+  const source: SourceLine[] = [];
+  let current: { cow: CowTable; table: Table; line: number; jumps: { rule: Rule; chain: string; line: number }[] } | undefined;
 
   const lines = text.split('\n');
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
@@ -103,11 +126,14 @@ export function applyRestore(base: Ruleset, text: string, options: ParseOptions 
         source.push({ kind: 'text', text: line });
         return;
       }
-      let table: Table = options.noflush && tables.has(name) ? tables.get(name)! : { name, chains: new Map() };
-      // `iptables-restore --noflush` into a table the kernel has not loaded yet: the table comes with its built-in chains.
-      if (options.noflush && !tables.has(name)) table = { name, chains: new Map(BUILTIN_CHAINS[name].map((c) => [c, { name: c, builtin: true, policy: 'ACCEPT', counters: '0:0', rules: [] }])) };
-      tables.set(name, table);
-      current = { table, line: lineNo, jumps: [] };
+      let cow = options.noflush ? cows.get(name) : undefined;
+      if (!cow) {
+        cow = { table: { name, chains: new Map() }, owned: new WeakSet() };
+        // `iptables-restore --noflush` into a table the kernel has not loaded yet: the table comes with its built-in chains.
+        if (options.noflush) for (const c of BUILTIN_CHAINS[name]) addChain(cow, { name: c, builtin: true, policy: 'ACCEPT', counters: '0:0', rules: [] });
+        cows.set(name, cow);
+      }
+      current = { cow, table: cow.table, line: lineNo, jumps: [] };
       source.push({ kind: 'text', text: line });
       return;
     }
@@ -140,11 +166,11 @@ export function applyRestore(base: Ruleset, text: string, options: ParseOptions 
           error(lineNo, `built-in chain ${chainName} needs policy ACCEPT or DROP, not "${policy}"`);
           return;
         }
-        const existing = table.chains.get(chainName);
+        const existing = writable(current.cow, chainName);
         if (existing) {
           existing.policy = policy;
           existing.counters = counters ?? '0:0';
-        } else table.chains.set(chainName, { name: chainName, builtin: true, policy, counters: counters ?? '0:0', rules: [] });
+        } else addChain(current.cow, { name: chainName, builtin: true, policy, counters: counters ?? '0:0', rules: [] });
       } else {
         if (policy !== '-') {
           error(lineNo, `user chain ${chainName} cannot have a policy ("${policy}"); write "-"`);
@@ -158,9 +184,9 @@ export function applyRestore(base: Ruleset, text: string, options: ParseOptions 
           error(lineNo, `chain name "${chainName}" is a target name`);
           return;
         }
-        const existing = table.chains.get(chainName);
+        const existing = writable(current.cow, chainName);
         if (existing) existing.rules = [];
-        else table.chains.set(chainName, { name: chainName, builtin: false, policy: undefined, counters: counters ?? '0:0', rules: [] });
+        else addChain(current.cow, { name: chainName, builtin: false, policy: undefined, counters: counters ?? '0:0', rules: [] });
       }
       source.push({ kind: 'chain', table: table.name, chain: chainName, policy, ...(counters !== undefined ? { counters } : {}) });
       return;
@@ -170,17 +196,28 @@ export function applyRestore(base: Ruleset, text: string, options: ParseOptions 
       error(lineNo, tok.message);
       return;
     }
-    const result = parseCommand(tok.tokens, line, { family, table, line: lineNo, error, jumps: current.jumps });
+    const result = parseCommand(tok.tokens, line, { family, table, cow: current.cow, line: lineNo, error, jumps: current.jumps });
     if (result) source.push(result);
   });
   if (current) error(lines.length, `table "${current.table.name}" (line ${current.line}) was not ended with COMMIT`);
   if (diagnostics.some((d) => d.severity === 'error')) return { ok: false, diagnostics };
-  return { ok: true, ruleset: { family, tables, source }, diagnostics };
+  const tables = new Map<TableName, Table>();
+  for (const [name, cow] of cows) tables.set(name, cow.table);
+  let joined: readonly SourceLine[] | undefined;
+  const ruleset: Ruleset = {
+    family,
+    tables,
+    get source(): readonly SourceLine[] {
+      return (joined ??= base.source.length ? [...base.source, ...source] : source);
+    },
+  };
+  return { ok: true, ruleset, diagnostics };
 }
 
 interface CommandContext {
   readonly family: AddressFamily;
   readonly table: Table;
+  readonly cow: CowTable;
   readonly line: number;
   readonly error: (line: number, message: string, field?: string, hint?: string) => void;
   readonly jumps: { rule: Rule; chain: string; line: number }[];
@@ -228,8 +265,9 @@ function parseCommand(tokens: Token[], lineText: string, ctx: CommandContext): S
   i++;
   const chainName = tokens[i]?.value;
   const text = lineText;
+  // Every command that names a chain changes it (or, for -X and -E, replaces it): take it writable.
   const needChain = (name: string | undefined): Chain | undefined => {
-    const c = name === undefined ? undefined : table.chains.get(name);
+    const c = name === undefined ? undefined : writable(ctx.cow, name);
     if (!c) error(line, name === undefined ? `${command} needs a chain name` : `chain "${name}" does not exist in table ${table.name}`, command);
     return c;
   };
@@ -238,7 +276,7 @@ function parseCommand(tokens: Token[], lineText: string, ctx: CommandContext): S
     case '-N': {
       if (!chainName) return void error(line, '-N needs a chain name', command);
       if (table.chains.has(chainName)) return void error(line, `chain "${chainName}" already exists`, command);
-      table.chains.set(chainName, { name: chainName, builtin: false, policy: undefined, counters: '0:0', rules: [] });
+      addChain(ctx.cow, { name: chainName, builtin: false, policy: undefined, counters: '0:0', rules: [] });
       return { kind: 'command', text };
     }
     case '-X': {
@@ -258,7 +296,7 @@ function parseCommand(tokens: Token[], lineText: string, ctx: CommandContext): S
     }
     case '-F': {
       if (chainName === undefined) {
-        for (const c of table.chains.values()) c.rules = [];
+        for (const name of [...table.chains.keys()]) writable(ctx.cow, name)!.rules = [];
         return { kind: 'command', text };
       }
       const c = needChain(chainName);
@@ -284,7 +322,7 @@ function parseCommand(tokens: Token[], lineText: string, ctx: CommandContext): S
       if (c.builtin) return void error(line, `cannot rename built-in chain ${chainName}`, command);
       const renamed: Chain = { ...c, name: to, rules: c.rules.map((r) => ({ ...r, chain: to })) };
       table.chains.delete(c.name);
-      table.chains.set(to, renamed);
+      addChain(ctx.cow, renamed);
       return { kind: 'command', text };
     }
   }
@@ -305,7 +343,7 @@ function parseCommand(tokens: Token[], lineText: string, ctx: CommandContext): S
   }
   if (command === '-R' && (position === undefined || position < 1 || position > chain.rules.length))
     return void error(line, `-R needs an existing rule number in chain ${chain.name}`, command);
-  const rule = parseRule(tokens.slice(i), { family: ctx.family, table: ctx.table, line: ctx.line, error: ctx.error, jumps: ctx.jumps, chain: chain.name, counters });
+  const rule = parseRule(tokens.slice(i), { family: ctx.family, table: ctx.table, cow: ctx.cow, line: ctx.line, error: ctx.error, jumps: ctx.jumps, chain: chain.name, counters });
   if (!rule) return undefined;
   switch (command) {
     case '-A':
