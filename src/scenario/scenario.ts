@@ -138,7 +138,7 @@ function readScenarioText(text: string, file: string, opts: LoadScenarioOptions)
   const profileRef = profileField.str();
   const profilePath = pickProfile(profileRef, baseDir, opts);
   const pr = readProfileFile(profilePath);
-  if (!pr.profile && profileRef !== undefined && !opts.profiles?.[0])
+  if (!pr.profile && profileRef !== undefined && !opts.profiles?.[0] && !existsSync(profilePath))
     profileField.error(`profile ${JSON.stringify(profileRef)} not found (looked at ${profilePath})`, 'give a path relative to the scenario file, or the name of a shipped profile: bare-metal, aws, alibaba');
   else extra.push(...pr.diagnostics);
   const config = pr.profile?.cluster ?? clusterConfig();

@@ -40,6 +40,8 @@ export interface Flow {
   readonly sport?: number;
   /** Source address for an external start. */
   readonly src?: string;
+  /** IP TTL the packet starts with (default 64). */
+  readonly ttl?: number;
 }
 
 export const DEFAULT_SPORT = 40000;
@@ -101,7 +103,7 @@ export class TraceSession {
 
   /** Every path (exact), or `samples` sampled paths merged into frequencies. */
   trace(start: Start, flow: Flow, options: { samples?: number; random?: () => number } = {}): TracePath[] {
-    const packet = makePacket({ src: this.sourceAddress(start, flow), dst: flow.dst, proto: flow.proto, sport: flow.sport ?? DEFAULT_SPORT, dport: flow.dport });
+    const packet = makePacket({ src: this.sourceAddress(start, flow), dst: flow.dst, proto: flow.proto, sport: flow.sport ?? DEFAULT_SPORT, dport: flow.dport, ...(flow.ttl !== undefined ? { ttl: flow.ttl } : {}) });
     const base = {
       hosts: this.hosts,
       fabric: this.fabric,

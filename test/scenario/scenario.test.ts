@@ -1,5 +1,7 @@
 // Scenario files and plain manifest folders as scenarios.
-import { resolve } from 'node:path';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { InputError } from '../../src/manifest/diagnostic.js';
 import { loadScenario, parseScenario, readScenario } from '../../src/scenario/scenario.js';
@@ -213,6 +215,14 @@ describe('scenario errors', () => {
   });
   test('an unknown profile name says where it looked', () => {
     expect(problems(`  profile: gke\n${objects}`)[0]).toMatch(/^error spec\.profile@6: profile "gke" not found \(looked at .*scenarios\/profiles\/gke\.yaml\)$/);
+  });
+  test('a profile file with a YAML error reports that error at its own line, not "not found"', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubepath-badprofile-'));
+    writeFileSync(join(dir, 'profile.yaml'), 'apiVersion: kubepath.dev/v1alpha1\nkind: Profile\nmetadata: {name: p}\nspec:\n  network:\n    clusterCIDR: 10.244.0.0/16\n    clusterCIDR: 10.245.0.0/16\n');
+    writeFileSync(join(dir, 's.yaml'), scenario('  profile: ./profile.yaml\n'));
+    const r = readScenario(join(dir, 's.yaml'));
+    const errors = r.diagnostics.filter((d) => d.severity === 'error');
+    expect(errors.map((d) => `${d.file?.endsWith('profile.yaml')}:${d.line}: ${d.message}`)).toEqual(['true:7: YAML: Map keys must be unique']);
   });
   test('a manifest path that does not exist points at the scenario line', () => {
     expect(problems('  manifests: [nowhere/]\n')).toEqual([expect.stringMatching(/^error spec\.manifests\[0\]@6: no such file or directory: /)]);

@@ -17,7 +17,8 @@ export interface ProfileSpec {
   serviceCIDR?: string;
   /** Node pool lines (YAML, indented under `nodes:`). */
   nodes?: string;
-  extraNetwork?: string;
+  /** Default: true on bare metal with flannel, false otherwise (the CNI hands out pod IPs). */
+  allocateNodeCIDRs?: boolean;
 }
 
 export function profileYaml(p: ProfileSpec): string {
@@ -38,7 +39,8 @@ spec:
 ${cloud === 'aws' ? '  region: us-east-1\n' : cloud === 'alibaba' ? '  region: cn-hangzhou\n' : ''}  network:
     clusterCIDR: ${cidr}
     serviceCIDR: ${p.serviceCIDR ?? '10.96.0.0/12'}
-${cloud === 'none' && p.cni !== 'calico' ? '' : '    allocateNodeCIDRs: false\n'}${p.extraNetwork ?? ''}  kubeProxy: {mode: ${p.kubeProxy ?? 'iptables'}}
+    allocateNodeCIDRs: ${p.allocateNodeCIDRs ?? (cloud === 'none' && p.cni !== 'calico')}
+  kubeProxy: {mode: ${p.kubeProxy ?? 'iptables'}}
   cni: {plugin: ${p.cni}, mode: ${p.mode}}
   nodes:
 ${nodes}

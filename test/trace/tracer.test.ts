@@ -213,3 +213,60 @@ describe('Terway shared ENI, kube-proxy IPVS (ACK)', () => {
     }
   });
 });
+
+describe('hostPort, VPC routes, TTL and unroutable destinations', () => {
+  const HOSTPORT = `
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: edge, namespace: default, labels: {app: edge}}
+  spec:
+    nodeName: node-2
+    containers: [{name: e, image: "envoy:1", ports: [{containerPort: 8443, hostPort: 443}]}]
+`;
+  it('nodeIP:hostPort is DNATed by portmap (CNI-HOSTPORT-DNAT) to the pod on that node', () => {
+    const sim = simulate({ cni: 'flannel', mode: 'vxlan' }, WEB.replace('NODE1', 'node-1') + HOSTPORT);
+    const s = session(sim);
+    const edge = podsOf(sim, 'edge')[0]!;
+    const paths = s.trace({ kind: 'external', label: 'internet' }, { proto: 'tcp', dst: nodeAddress(sim, 'node-2'), dport: 443, src: '203.0.113.9' });
+    expect(paths).toHaveLength(1);
+    expect(paths[0]!.outcome).toBe('delivered');
+    expect(paths[0]!.endpoint).toBe('pod/default/edge');
+    const dnat = paths[0]!.hops.find((h) => h.action === 'DNAT')!;
+    expect(dnat.chain).toMatch(/^CNI-DN-/);
+    expect(dnat.packet).toMatchObject({ dst: edge.status!.podIP, dport: 8443 });
+    // portmap does not masquerade outside traffic: the pod sees the client.
+    expect(paths[0]!.clientIpSeen).toBe('203.0.113.9');
+  });
+
+  it('flannel on ACK (vpc-route): a cross-node pod packet leaves unencapsulated and the vRouter follows the node pod-CIDR route entry', () => {
+    const { sim, s } = clusterWith(
+      { cloud: 'alibaba', cni: 'flannel', mode: 'vpc-route', clusterCIDR: '172.20.0.0/16', serviceCIDR: '172.21.0.0/20', allocateNodeCIDRs: true },
+      'cn-node',
+    );
+    const start = clientStart(sim);
+    const target = podsOf(sim, 'web').find((p) => p.spec!.nodeName !== start.node)!;
+    const [p, ...rest] = s.trace(start, { proto: 'tcp', dst: target.status!.podIP!, dport: 8080 });
+    expect(rest).toHaveLength(0);
+    expect(p!.outcome).toBe('delivered');
+    expect(p!.hops.some((h) => h.stage === 'encap')).toBe(false);
+    const fabric = p!.hops.find((h) => h.stage === 'fabric')!;
+    expect(fabric.note).toMatch(new RegExp(`vRouter: route entry 172\\.20\\.\\d+\\.0/24 → ${target.spec!.nodeName}`));
+  });
+
+  it('a packet whose TTL runs out on the way ends as a loop (TTL exceeded), not delivered', () => {
+    const { sim, s } = clusterWith({ cni: 'flannel', mode: 'host-gw' });
+    const start = clientStart(sim);
+    const target = podsOf(sim, 'web').find((p) => p.spec!.nodeName !== start.node)!;
+    const ok = s.trace(start, { proto: 'tcp', dst: target.status!.podIP!, dport: 8080, ttl: 3 });
+    expect(ok[0]!.outcome).toBe('delivered');
+    const [p] = s.trace(start, { proto: 'tcp', dst: target.status!.podIP!, dport: 8080, ttl: 1 });
+    expect(p!.outcome).toBe('loop');
+    expect(p!.reason).toMatch(/TTL/i);
+  });
+
+  it("outside → a ClusterIP has no route: Service addresses exist only in the nodes' rules", () => {
+    const { sim, s } = clusterWith({ cni: 'flannel', mode: 'vxlan' });
+    const [p] = s.trace({ kind: 'external', label: 'internet' }, { proto: 'tcp', dst: serviceIP(sim, 'web'), dport: 80, src: '203.0.113.9' });
+    expect(p!.outcome).toBe('no-route');
+  });
+});

@@ -56,7 +56,7 @@ export class DaemonSetController implements Controller {
     indexByNamespace(s, 'DaemonSet');
     indexByController(s, 'ControllerRevision');
     indexOrphans(s, 'Pod');
-    s.watch<DS>('DaemonSet', (ev) => ctx.queue.add(objectKey(ev.object)));
+    s.watch<DS>('DaemonSet', (ev) => ctx.queue.add(ev.key ?? objectKey(ev.object)));
     s.watch<P>('Pod', (ev) => this.onPod(ev));
     s.watch<N>('Node', (ev) => this.onNode(ev));
   }

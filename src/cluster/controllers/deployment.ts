@@ -99,7 +99,7 @@ export class DeploymentController implements Controller {
     indexByNamespace(s, 'ReplicaSet');
     indexByController(s, 'ReplicaSet');
     indexOrphans(s, 'ReplicaSet');
-    s.watch<D>('Deployment', (ev) => ctx.queue.add(objectKey(ev.object)));
+    s.watch<D>('Deployment', (ev) => ctx.queue.add(ev.key ?? objectKey(ev.object)));
     s.watch<RS>('ReplicaSet', (ev) => this.onReplicaSet(ev));
     s.watch<Stored<Pod>>('Pod', (ev) => {
       if (ev.type === 'DELETED') this.onPodDeleted(ev.object);

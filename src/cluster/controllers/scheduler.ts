@@ -70,7 +70,7 @@ export class Scheduler implements Controller {
       if (ev.type === 'DELETED') this.services.remove(objectKey(ev.object));
       else this.services.upsert(objectKey(ev.object), ev.object);
     });
-    ctx.store.watch<Stored<Pod>>('Pod', (ev) => this.onPod(ev.object, ev.old as Stored<Pod> | undefined, ev.type === 'DELETED'));
+    ctx.store.watch<Stored<Pod>>('Pod', (ev) => this.onPod(ev.object, ev.old as Stored<Pod> | undefined, ev.type === 'DELETED', ev.key));
   }
 
   sync(key: string): void {
@@ -114,8 +114,8 @@ export class Scheduler implements Controller {
     return this.parked;
   }
 
-  private onPod(pod: Stored<Pod>, old: Stored<Pod> | undefined, deleted: boolean): void {
-    const key = objectKey(pod);
+  private onPod(pod: Stored<Pod>, old: Stored<Pod> | undefined, deleted: boolean, storeKey?: string): void {
+    const key = storeKey ?? objectKey(pod);
     if (deleted) {
       this.parked.delete(key);
       if (this.cache.removePod(key)) this.wake(FREED_BY_POD_REMOVAL);
