@@ -370,8 +370,9 @@ export function formatIpvsadm(servers: readonly IpvsVirtualServer[]): string {
     if (seen.has(id)) continue; // two Services cannot own one virtual server; the first wins
     seen.add(id);
     let line = `-A ${protoFlag(vs.protocol)} ${addr} -s ${vs.scheduler}`;
-    if (vs.sourceHash) line += ' -b mh-port';
+    // ipvsadm's print_service_entry: persistence, then the scheduler flags.
     if (vs.persistentTimeout !== undefined) line += ` -p ${vs.persistentTimeout}`;
+    if (vs.sourceHash) line += ' -b mh-port';
     out.push(line);
     for (const rs of vs.realServers) {
       out.push(`-a ${protoFlag(vs.protocol)} ${addr} -r ${joinHostPort(rs.address, rs.port)} -m -w ${rs.weight}`);

@@ -327,7 +327,8 @@ const nfacct: MatchModule = {
   },
   save(d) {
     if (d.kind !== 'nfacct') throw new Error('nfacct.save');
-    return `--nfacct-name ${d.name}`;
+    // libxt_nfacct prints " --nfacct-name " and xtables_save_string adds its own leading space: two spaces.
+    return `--nfacct-name  ${saveString(d.name)}`;
   },
 };
 

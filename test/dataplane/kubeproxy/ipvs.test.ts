@@ -110,7 +110,7 @@ describe('ClusterIP service', () => {
     });
     const slice = makeSlice('ns1', 'svc1', 1, [ep('10.180.0.1')], [{ name: 'p80', port: 80, protocol: 'UDP' }]);
     expect(ipvs([sticky], [slice]).ipvsadmText.split('\n')[0]).toBe('-A -u 172.30.0.41:80 -s rr -p 600');
-    expect(ipvs([sticky], [slice], {}, { scheduler: 'mh' }).ipvsadmText.split('\n')[0]).toBe('-A -u 172.30.0.41:80 -s mh -b mh-port -p 600');
+    expect(ipvs([sticky], [slice], {}, { scheduler: 'mh' }).ipvsadmText.split('\n')[0]).toBe('-A -u 172.30.0.41:80 -s mh -p 600 -b mh-port');
   });
 });
 

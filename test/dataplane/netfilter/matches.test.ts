@@ -2,7 +2,7 @@
 // Every case runs on the linear reference walk and the fast path, which must agree.
 import { describe, expect, it } from 'vitest';
 import { makePacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Packet, type PacketInit } from '../../../src/net/packet.js';
-import { IpsetStore, parseIpsetSave } from '../../../src/dataplane/netfilter/index.js';
+import { IpsetStore, parseIpsetSave, parseIptablesSave, printCanonical } from '../../../src/dataplane/netfilter/index.js';
 import { netfilterFor, rulesText } from './helpers.js';
 
 interface FireOptions {
@@ -113,6 +113,11 @@ describe('tcp, udp, sctp and multiport', () => {
 });
 
 describe('comment, mark, nfacct, physdev, iprange', () => {
+  it('nfacct is printed as iptables-save prints it: two spaces before the name (libxt_nfacct + xtables_save_string)', () => {
+    const text = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m nfacct --nfacct-name  ct_state_invalid_dropped_pkts -j DROP\nCOMMIT\n';
+    const r = parseIptablesSave(text);
+    expect(r.ok && printCanonical(r.ruleset)).toContain('-A INPUT -m nfacct --nfacct-name  ct_state_invalid_dropped_pkts -j DROP');
+  });
   it('comment and nfacct always match', () => {
     expect(fires('-m comment --comment "a \\"quoted\\" comment"', fwd())).toBe(true);
     expect(fires('-m nfacct --nfacct-name ct_state_invalid_dropped_pkts', fwd())).toBe(true);
