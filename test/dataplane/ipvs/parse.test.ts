@@ -63,9 +63,9 @@ describe("kube-proxy's rendered ipvsadm -Sn", () => {
     expect(config.services[0]!.persistence).toEqual({ timeout: 10800, netmask: 0xffffffff });
   });
 
-  test('mh with ClientIP affinity parses (the renderer writes -b before -p; ipvsadm prints -p first)', () => {
+  test('mh with ClientIP affinity: the renderer prints -p before -b as ipvsadm does, and it round-trips', () => {
     const text = rendered([sticky], [stickySlice], { scheduler: 'mh' });
-    expect(text.split('\n')[0]).toBe('-A -t 172.30.0.42:80 -s mh -b mh-port -p 10800');
+    expect(text.split('\n')[0]).toBe('-A -t 172.30.0.42:80 -s mh -p 10800 -b mh-port');
     const config = mustParseIpvsadm(text);
     expect(config.services[0]!.schedFlags).toBe(SCHED_FLAG_2);
     expect(printIpvsadm(config).split('\n')[0]).toBe('-A -t 172.30.0.42:80 -s mh -p 10800 -b mh-port');
