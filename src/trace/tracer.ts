@@ -183,7 +183,9 @@ export class Tracer {
           ...(p.legs[p.legs.length - 1]!.route ? { route: p.legs[p.legs.length - 1]!.route! } : {}),
           ipvs: p.ipvs !== undefined,
         }))
-      : host.netfilter.evaluate(packet, injection).outcomes;
+      : this.o.random
+        ? [host.netfilter.sample(packet, injection, this.o.random)]
+        : host.netfilter.evaluate(packet, injection).outcomes;
     this.branch(st, outcomes, (x) => x.probability, (s, x) => this.afterNetfilter(s, host, x, iif));
   }
 

@@ -493,6 +493,8 @@ interface Alternative {
 class Walk implements MatchEnv {
   readonly node: NodeModel;
   readonly ipsets: IpsetStore;
+  /** Sampling: draw each random choice instead of forking it. */
+  sampler: (() => number) | undefined = undefined;
   stage = S_DONE;
   /** The packet between stages. */
   p!: Packet;
@@ -569,6 +571,7 @@ class Walk implements MatchEnv {
   private choose(p: Fraction, pv: number): boolean {
     let fired: boolean;
     if (this.forcedPos < this.forced.length) fired = this.forced[this.forcedPos++]!;
+    else if (this.sampler) fired = this.sampler() < pv;
     else {
       fired = true;
       const snap = (this.ruleSnap ??= this.nf.snapshot(this));
@@ -651,11 +654,34 @@ export class Netfilter {
 
   /** Every outcome of sending `packet`, with exact probabilities summing to 1. */
   evaluate(packet: Packet, injection: Injection): Evaluation {
-    if (packet.family !== this.family) throw new Error(`IPv${packet.family} packet given to an IPv${this.family} ruleset`);
-    if (injection.from === 'interface' && packet.inInterface === undefined) throw new Error('a packet arriving from an interface needs inInterface');
     const now = injection.now ?? this.now;
     const outcomes: Outcome[] = [];
     const pending: Alternative[] = [];
+    outcomes.push(this.run(this.firstWalk(packet, injection, pending)));
+    // Depth first: the alternatives of the latest choices first, so outcomes follow rule order.
+    while (pending.length) {
+      const alt = pending.pop()!;
+      outcomes.push(this.run(this.resumeWalk(alt, now, pending, injection)));
+      if (outcomes.length > this.maxOutcomes) throw new Error(`more than ${this.maxOutcomes} outcomes; the ruleset branches too much`);
+    }
+    return { outcomes };
+  }
+
+  /**
+   * One path of `packet`, drawn at random: each `statistic --mode random` rule fires with its
+   * probability, using `random()` (uniform in [0, 1)). What one real packet does; the outcome's
+   * probability is still the exact probability of that path. Nothing is committed.
+   */
+  sample(packet: Packet, injection: Injection, random: () => number): Outcome {
+    const w = this.firstWalk(packet, injection, []);
+    w.sampler = random;
+    return this.run(w);
+  }
+
+  private firstWalk(packet: Packet, injection: Injection, pending: Alternative[]): Walk {
+    if (packet.family !== this.family) throw new Error(`IPv${packet.family} packet given to an IPv${this.family} ruleset`);
+    if (injection.from === 'interface' && packet.inInterface === undefined) throw new Error('a packet arriving from an interface needs inInterface');
+    const now = injection.now ?? this.now;
     const first = new Walk(this, now, pending, injection);
     if (injection.from === 'interface') {
       first.p = packet.outInterface !== undefined ? withInterfaces(packet, packet.inInterface, undefined, packet.ttl) : packet;
@@ -667,14 +693,7 @@ export class Netfilter {
       first.p = packet.inInterface !== undefined ? withInterfaces(packet, undefined, packet.outInterface, packet.ttl) : packet;
       first.stage = S_OUT_ROUTE;
     }
-    outcomes.push(this.run(first));
-    // Depth first: the alternatives of the latest choices first, so outcomes follow rule order.
-    while (pending.length) {
-      const alt = pending.pop()!;
-      outcomes.push(this.run(this.resumeWalk(alt, now, pending, injection)));
-      if (outcomes.length > this.maxOutcomes) throw new Error(`more than ${this.maxOutcomes} outcomes; the ruleset branches too much`);
-    }
-    return { outcomes };
+    return first;
   }
 
   /** Apply the state changes of an outcome (the path the packet took): conntrack entry, recent lists, nth counters. */

@@ -93,3 +93,43 @@ describe('random statistic branches', () => {
     expect(() => netfilterFor(serviceChain(30), { maxOutcomes: 10 }).evaluate(pod, { from: 'interface' })).toThrow(/more than 10 outcomes/);
   });
 });
+
+describe('sampling one path (Netfilter.sample)', () => {
+  it('a sampled path is one of the exact outcomes: same packet, verdict, rule trace and exact probability', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 20 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (n, r) => {
+        for (const mode of ['fast', 'linear'] as const) {
+          const nf = netfilterFor(serviceChain(n), { mode });
+          const exact = nf.evaluate(pod, { from: 'interface' }).outcomes;
+          const s = nf.sample(pod, { from: 'interface' }, () => r);
+          const twin = exact.find((o) => o.packet.dst === s.packet.dst)!;
+          expect(twin).toBeDefined();
+          expect(s.verdict).toBe(twin.verdict);
+          expect(s.trace.map((t) => t.text)).toEqual(twin.trace.map((t) => t.text));
+          expect(formatFraction(s.probability)).toBe(formatFraction(twin.probability));
+        }
+      }),
+    );
+  });
+
+  it('over many draws each endpoint is picked in proportion to its probability (chi-square, 4 degrees of freedom, p = 0.001)', () => {
+    const nf = netfilterFor(serviceChain(5));
+    // mulberry32: a seeded generator of good quality.
+    let a = 12345;
+    const random = () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = Math.imul(a ^ (a >>> 15), a | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const counts = new Map<string, number>();
+    const N = 20_000;
+    for (let i = 0; i < N; i++) {
+      const d = nf.sample(pod, { from: 'interface' }, random).packet.dst;
+      counts.set(d, (counts.get(d) ?? 0) + 1);
+    }
+    let chi = 0;
+    for (let i = 1; i <= 5; i++) chi += ((counts.get(`10.1.0.${i}`) ?? 0) - N / 5) ** 2 / (N / 5);
+    expect(chi).toBeLessThan(18.467);
+  });
+});
