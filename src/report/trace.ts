@@ -23,13 +23,15 @@ function shown(h: Hop, wide: boolean): boolean {
   return DECIDING_JUMP.test(h.action);
 }
 
-function hopLine(h: Hop, wide: boolean, width: number): string {
+/** One hop; the packet is shown where it first appears or changes (NAT, encapsulation), or always with wide. */
+function hopLine(h: Hop, wide: boolean, width: number, previous: string | undefined): string {
   const where = h.at.padEnd(width);
   const stage = h.stage.padEnd(9);
-  const what = h.stage === 'netfilter' ? `${h.action.padEnd(12)} ${h.note}` : `${h.action.padEnd(12)} ${h.note}`;
-  const rule = wide && h.rule ? `\n${' '.repeat(36)}${h.rule}` : '';
-  const pkt = h.stage === 'netfilter' && !/→ (destination|source)/.test(h.note) ? '' : `   [${packetText(h)}]`;
-  return `    ${where} ${stage} ${what}${h.crossZone ? '  ⇄ cross-zone' : ''}${wide ? `   [${packetText(h)}]` : pkt}${rule}`;
+  const what = `${h.action.padEnd(12)} ${h.note}`;
+  const rule = wide && h.rule ? `\n${' '.repeat(width + 15)}${h.rule.replace(/\n/g, `\n${' '.repeat(width + 15)}`)}` : '';
+  const pkt = packetText(h);
+  const shownPacket = wide || pkt !== previous ? `   [${pkt}]` : '';
+  return `    ${where} ${stage} ${what}${h.crossZone ? '  ⇄ cross-zone' : ''}${shownPacket}${rule}`;
 }
 
 export function renderTraceText(r: TraceResult, wide = false): string {
@@ -45,7 +47,12 @@ export function renderTraceText(r: TraceResult, wide = false): string {
   sorted.forEach((p, i) => {
     out.push('');
     out.push(pathHeader(p, i + 1, q.src));
-    for (const h of p.hops) if (shown(h, wide)) out.push(hopLine(h, wide, width));
+    let previous: string | undefined;
+    for (const h of p.hops) {
+      if (!shown(h, wide)) continue;
+      out.push(hopLine(h, wide, width, previous));
+      previous = packetText(h);
+    }
   });
   if (r.warnings.length) {
     out.push('');

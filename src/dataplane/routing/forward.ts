@@ -12,6 +12,22 @@ import type { Nexthop, Route, Rule } from './model.js';
 import type { Errno, Namespace } from './namespace.js';
 import { printRoute, printRule } from './print.js';
 
+// Routes and rules are immutable objects held by their tables: print each once.
+const ROUTE_TEXT = new WeakMap<Route, string>();
+const RULE_TEXT = new WeakMap<Rule, string>();
+
+function routeText(r: Route): string {
+  let t = ROUTE_TEXT.get(r);
+  if (t === undefined) ROUTE_TEXT.set(r, (t = printRoute(r, { showTable: true })));
+  return t;
+}
+
+function ruleText(r: Rule): string {
+  let t = RULE_TEXT.get(r);
+  if (t === undefined) RULE_TEXT.set(r, (t = printRule(r)));
+  return t;
+}
+
 /** The outer IP header a tunnel device puts around a packet. */
 export interface OuterHeader {
   readonly kind: 'vxlan' | 'ipip';
@@ -195,8 +211,8 @@ function branch(p: Fraction, outcome: RouteOutcome, datagram: Datagram, decided:
     probabilityValue: fractionValue(p),
     outcome,
     datagram,
-    ...(decided.rule ? { rule: decided.rule, ruleText: printRule(decided.rule) } : {}),
-    ...(decided.route ? { route: decided.route, routeText: printRoute(decided.route, { showTable: true }) } : {}),
+    ...(decided.rule ? { rule: decided.rule, ruleText: ruleText(decided.rule) } : {}),
+    ...(decided.route ? { route: decided.route, routeText: routeText(decided.route) } : {}),
     ...(decided.table !== undefined ? { table: decided.table } : {}),
     ...extra,
   };
@@ -350,7 +366,7 @@ function shares(nexthops: readonly Nexthop[]): { nexthop: Nexthop; probability: 
 }
 
 function failureNote(reason: FibFailure, dst: string, rule: Rule | undefined, route: Route | undefined): string {
-  if (route) return `${reason} route ${printRoute(route, { showTable: true })} matches ${dst}`;
+  if (route) return `${reason} route ${routeText(route)} matches ${dst}`;
   if (rule && rule.action !== 'lookup') return `rule ${rule.priority} (${rule.action}) matches ${dst}`;
   return `no route to ${dst}`;
 }
@@ -403,8 +419,8 @@ function encapsulate(ns: Namespace, d: Datagram, link: Link, nextHop: string, ga
       return [branch(p, 'neighbour-unresolved', d, decided, { ...common, ...(icmp ? { icmp } : { errno: 'EHOSTUNREACH' as Errno }), note: `no neighbour entry for ${nextHop} on ${link.name}` })];
     }
     lladdr = neigh.lladdr;
-    const entries = ns.fdb.filter((e) => e.dev === link.name && e.mac === lladdr);
-    const flood = ns.fdb.filter((e) => e.dev === link.name && e.mac === '00:00:00:00:00:00');
+    const entries = lladdr === undefined ? [] : ns.fdbFor(link.name, lladdr);
+    const flood = ns.fdbFor(link.name, '00:00:00:00:00:00');
     const fdb = entries[0] ?? flood[0];
     if (!fdb) return [branch(p, 'fdb-miss', d, decided, { ...common, note: `no FDB entry for ${lladdr} on ${link.name}: dropped` })];
     remote = fdb.dst;
@@ -446,8 +462,8 @@ function encapsulate(ns: Namespace, d: Datagram, link: Link, nextHop: string, ga
       ...(ok && errno ? { errno } : {}),
       probability: prob,
       probabilityValue: fractionValue(prob),
-      ...(decided.rule ? { rule: decided.rule, ruleText: printRule(decided.rule) } : {}),
-      ...(decided.route ? { route: decided.route, routeText: printRoute(decided.route, { showTable: true }) } : {}),
+      ...(decided.rule ? { rule: decided.rule, ruleText: ruleText(decided.rule) } : {}),
+      ...(decided.route ? { route: decided.route, routeText: routeText(decided.route) } : {}),
       ...(decided.table !== undefined ? { table: decided.table } : {}),
       encap: { device: link.name, kind: link.kind as 'vxlan' | 'ipip', innerNextHop: nextHop, ...(gateway ? { innerGateway: gateway } : {}), ...(lladdr ? { lladdr } : {}) },
       note: ok ? `${note}; outer ${outer.kind} packet ${b.note}` : `${note}; the outer packet cannot be sent (${b.note}): dropped by the tunnel`,

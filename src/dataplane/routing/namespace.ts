@@ -157,6 +157,8 @@ interface MutableLink extends Omit<Link, 'addresses' | 'up'> {
   addresses: IfAddress[];
 }
 
+const NO_FDB: readonly FdbEntry[] = [];
+
 /** Rule priorities and tables the kernel starts with (fib_default_rules_init, fib6_rules_net_init). */
 function defaultRules(family: Family): Rule[] {
   const base = { family, invert: false, tos: 0, action: 'lookup' as const, proto: RTPROT_KERNEL };
@@ -173,8 +175,9 @@ export class Namespace {
   private nextIndex = 1;
   private readonly tableMap = new Map<number, RouteTable>();
   private readonly ruleLists: Record<Family, Rule[]> = { 4: defaultRules(4), 6: defaultRules(6) };
-  private readonly neighbourList: Neighbour[] = [];
-  private readonly fdbList: FdbEntry[] = [];
+  /** Neighbours by `dev address`; FDB entries by `dev mac` (a MAC can have several VTEPs). Maps keep insertion order. */
+  private readonly neighbourMap = new Map<string, Neighbour>();
+  private readonly fdbMap = new Map<string, FdbEntry[]>();
   private readonly conf = new Map<string, Ipv4Conf>();
   /** Bridges that have had a port: from then on their carrier needs an up port. */
   private readonly bridgesWithPorts = new Set<string>();
@@ -665,29 +668,35 @@ export class Namespace {
   // ------------------------------------------------------------------ neighbours, FDB, sysctls
 
   get neighbours(): readonly Neighbour[] {
-    return this.neighbourList;
+    return [...this.neighbourMap.values()];
   }
 
   /** `ip neigh replace ADDR lladdr MAC dev X nud permanent`. */
   addNeighbour(n: Neighbour): void {
-    const i = this.neighbourList.findIndex((x) => x.dev === n.dev && x.address === n.address);
-    if (i >= 0) this.neighbourList[i] = n;
-    else this.neighbourList.push(n);
+    this.neighbourMap.set(`${n.dev} ${n.address}`, n);
   }
 
   neighbour(dev: string, address: string): Neighbour | undefined {
-    return this.neighbourList.find((x) => x.dev === dev && x.address === address);
+    return this.neighbourMap.get(`${dev} ${address}`);
   }
 
   get fdb(): readonly FdbEntry[] {
-    return this.fdbList;
+    return [...this.fdbMap.values()].flat();
+  }
+
+  /** FDB entries of device `dev` for `mac`, in the order they were added. */
+  fdbFor(dev: string, mac: string): readonly FdbEntry[] {
+    return this.fdbMap.get(`${dev} ${mac}`) ?? NO_FDB;
   }
 
   /** `bridge fdb append MAC dev vxlan dst IP`. */
   addFdb(e: FdbEntry): void {
-    const i = this.fdbList.findIndex((x) => x.dev === e.dev && x.mac === e.mac && x.dst === e.dst);
-    if (i >= 0) this.fdbList[i] = e;
-    else this.fdbList.push(e);
+    const key = `${e.dev} ${e.mac}`;
+    const list = this.fdbMap.get(key);
+    if (!list) return void this.fdbMap.set(key, [e]);
+    const i = list.findIndex((x) => x.dst === e.dst);
+    if (i >= 0) list[i] = e;
+    else list.push(e);
   }
 
   /** net.ipv4.conf.DEV.* ; `all` sets net.ipv4.conf.all.*. */
