@@ -140,8 +140,8 @@ export function benchTrace(o: TraceBenchOptions, log: (line: string) => void = (
   const linear = session(cluster.store, 'linear', cacheSize);
   const few = work.slice(0, Math.min(work.length, 8));
   for (const w of few) linear.trace(w.start, w.toService);
-  const ref = rate(linear, few, 'toService', Math.max(1, o.seconds / 2));
-  const refPod = rate(linear, few, 'toPod', Math.max(1, o.seconds / 2));
+  const ref = rate(linear, few, 'toService', Math.max(1, Math.min(3, o.seconds / 2)));
+  const refPod = rate(linear, few, 'toPod', Math.max(1, Math.min(3, o.seconds / 2)));
   // Same answers from both evaluators.
   let mismatches = 0;
   for (const w of few) {

@@ -34,6 +34,9 @@ export function fraction(num: bigint, den: bigint): Fraction {
 }
 
 export function mul(a: Fraction, b: Fraction): Fraction {
+  // Most factors along a path are 1: skip the gcd then.
+  if (a.num === a.den) return b;
+  if (b.num === b.den) return a;
   return fraction(a.num * b.num, a.den * b.den);
 }
 

@@ -172,6 +172,7 @@ function defaultRules(family: Family): Rule[] {
 
 export class Namespace {
   private readonly linkMap = new Map<string, MutableLink>();
+  private linkList: Link[] | undefined;
   private nextIndex = 1;
   private readonly tableMap = new Map<number, RouteTable>();
   private readonly ruleLists: Record<Family, Rule[]> = { 4: defaultRules(4), 6: defaultRules(6) };
@@ -207,7 +208,8 @@ export class Namespace {
   // ------------------------------------------------------------------ links
 
   get links(): readonly Link[] {
-    return [...this.linkMap.values()].sort((a, b) => a.index - b.index);
+    // Links are added with increasing indexes and Maps keep insertion order: already sorted.
+    return (this.linkList ??= [...this.linkMap.values()]);
   }
 
   link(name: string): Link | undefined {
@@ -230,6 +232,7 @@ export class Namespace {
       ...(spec.kind === 'vxlan' ? { dstport: spec.dstport ?? VXLAN_DEFAULT_PORT, vni: spec.vni ?? 1 } : {}),
     };
     this.linkMap.set(spec.name, link);
+    this.linkList = undefined;
     if (spec.master !== undefined) this.bridgesWithPorts.add(spec.master);
     return { ok: true, value: link };
   }
@@ -272,6 +275,7 @@ export class Namespace {
     if (!link || link.kind === 'loopback') return fail('ENODEV', `Cannot find device "${name}"`);
     for (const t of this.tableMap.values()) t.deleteWhere((r) => r.nexthops.some((n) => n.dev === name));
     this.linkMap.delete(name);
+    this.linkList = undefined;
     for (const l of this.linkMap.values()) if (l.master === name) delete (l as { master?: string }).master;
     return { ok: true, value: link };
   }
