@@ -109,6 +109,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     .option('--node-ip <ip>', `with --iptables-save: one of the node's own addresses (repeat for each)`, collect, [])
     .option('--in-interface <name>', 'with --iptables-save: the interface a packet from elsewhere arrives on', 'eth0')
     .option('--ipset-save <file>', 'with --iptables-save: ipset save output, for rules that match ipsets')
+    .option('--ipvsadm-save <file>', 'with --iptables-save: `ipvsadm -Sn --nosort` output of an IPVS-mode node')
     .addOption(new Option('-o, --output <format>', 'output format').choices([...TRACE_OUTPUTS]).default('text'))
     .action(
       (
@@ -125,6 +126,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
           nodeIp: string[];
           inInterface: string;
           ipsetSave?: string;
+          ipvsadmSave?: string;
           output: string;
         },
       ) => {

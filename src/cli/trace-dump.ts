@@ -11,6 +11,7 @@ export interface TraceDumpOptions {
   readonly nodeIp?: readonly string[];
   readonly inInterface?: string;
   readonly ipsetSave?: string;
+  readonly ipvsadmSave?: string;
   readonly output?: string;
 }
 
@@ -28,6 +29,7 @@ export function traceDumpCommand(o: TraceDumpOptions): string {
     nodeIPs: o.nodeIp ?? [],
     ...(o.inInterface ? { inInterface: o.inInterface } : {}),
     ...(o.ipsetSave ? { ipsetFile: o.ipsetSave } : {}),
+    ...(o.ipvsadmSave ? { ipvsadmFile: o.ipvsadmSave } : {}),
   });
   return output === 'json' ? JSON.stringify(result, null, 2) : renderTraceText(result);
 }

@@ -11,10 +11,12 @@ import {
   parseIptablesSave,
   type IpsetStore,
   type NodeNetwork,
+  type Choice,
   type Outcome,
   type Rule,
   type TraceStep,
 } from '../dataplane/netfilter/index.js';
+import { evaluateWithIpvs, parseIpvsadm, type IpvsNode, type PathStep } from '../dataplane/ipvs/index.js';
 import { formatFraction, fraction, mul, ONE, type Fraction } from '../dataplane/netfilter/probability.js';
 
 export interface DumpTraceRequest {
@@ -33,6 +35,9 @@ export interface DumpTraceRequest {
   /** `ipset save` output for rules that match sets (IPVS mode). */
   readonly ipsetFile?: string;
   readonly ipsetText?: string;
+  /** `ipvsadm -Sn --nosort` output (IPVS mode): the virtual services, whose addresses are local (kube-ipvs0). */
+  readonly ipvsadmFile?: string;
+  readonly ipvsadmText?: string;
 }
 
 export interface HopPacket {
@@ -46,11 +51,11 @@ export interface HopPacket {
 export interface Hop {
   /** `node/<first node IP>`. */
   readonly at: string;
-  readonly stage: 'netfilter';
+  readonly stage: 'netfilter' | 'ipvs';
   readonly hook: string;
   readonly table: string;
   readonly chain: string;
-  /** The rule exactly as in the dump (`-A CHAIN ...`), or `-P CHAIN POLICY` for a chain's policy. */
+  /** The rule exactly as in the dump (`-A CHAIN ...`), `-P CHAIN POLICY` for a chain's policy, or the IPVS service and server lines. */
   readonly rule: string;
   /** 1-based line of the rule in the dump (absent for policies). */
   readonly line?: number;
@@ -137,7 +142,7 @@ export function parseTo(to: string): { proto: L4Protocol; address: string; dport
   return { proto: m[1] as L4Protocol, address, dport };
 }
 
-function nodeNetwork(nodeIPs: readonly string[]): { network: NodeNetwork; addresses: string[] } {
+function nodeNetwork(nodeIPs: readonly string[], ipvsAddresses: readonly string[] = []): { network: NodeNetwork; addresses: string[] } {
   const addresses: string[] = [];
   const withPrefix: string[] = [];
   for (const raw of nodeIPs) {
@@ -154,6 +159,8 @@ function nodeNetwork(nodeIPs: readonly string[]): { network: NodeNetwork; addres
       interfaces: [
         { name: 'lo', addresses: ['127.0.0.1/8', '::1/128'] },
         { name: 'eth0', addresses: withPrefix },
+        // kube-proxy binds every IPVS virtual service address to the kube-ipvs0 dummy device.
+        ...(ipvsAddresses.length ? [{ name: 'kube-ipvs0', addresses: ipvsAddresses.map((a) => `${a}/${a.includes(':') ? 128 : 32}`) }] : []),
       ],
       defaultInterface: 'eth0',
     },
@@ -166,7 +173,16 @@ export function traceDump(req: DumpTraceRequest): DumpTrace {
   const text = req.text ?? readText(req.file, 'iptables-save dump');
   const { address: src, sport } = parseFrom(req.from);
   const { proto, address: dst, dport } = parseTo(req.to);
-  const { network, addresses } = nodeNetwork(req.nodeIPs);
+  let ipvs: IpvsNode | undefined;
+  const ipvsText = req.ipvsadmText ?? (req.ipvsadmFile ? readText(req.ipvsadmFile, 'ipvsadm -Sn output') : undefined);
+  if (ipvsText !== undefined) {
+    const r = parseIpvsadm(ipvsText, req.ipvsadmFile ? { file: req.ipvsadmFile } : {});
+    if (!r.ok) throw new InputError([...r.diagnostics]);
+    // kube-proxy's IPVS proxier sets net.ipv4.vs.conntrack=1 (and expire_quiescent_template=1).
+    ipvs = { config: r.config, sysctls: { conntrack: true, expireQuiescentTemplate: true } };
+  }
+  const vips = ipvs ? [...new Set(ipvs.config.services.flatMap((v) => (v.address ? [v.address] : [])))] : [];
+  const { network, addresses } = nodeNetwork(req.nodeIPs, vips);
   const family = addressNumber(src)!.family;
   if (addressNumber(dst)!.family !== family) throw bad(`${req.from} and ${req.to} are of different address families`, '--to');
 
@@ -193,7 +209,14 @@ export function traceDump(req: DumpTraceRequest): DumpTrace {
   const local = addresses.some((a) => sameAddress(a, src)) || isLoopback(src);
   const inInterface = req.inInterface ?? 'eth0';
   const packet = makePacket({ src, dst, proto, sport, dport, ...(local ? {} : { inInterface }) });
-  const { outcomes } = nf.evaluate(packet, { from: local ? 'local' : 'interface' });
+  const injection = { from: local ? ('local' as const) : ('interface' as const) };
+  const outcomes: DumpOutcome[] = ipvs
+    ? evaluateWithIpvs(nf, ipvs, packet, injection).paths.map((p) => ({
+        ...p,
+        choices: p.legs.flatMap((l) => l.choices),
+        ...(p.ipvs ? { ipvsProbability: p.ipvs.probability } : {}),
+      }))
+    : nf.evaluate(packet, injection).outcomes.map((o) => ({ ...pick(o), steps: o.trace, choices: o.choices }));
   const lines = text.split('\n');
   const at = `node/${addresses[0] ?? 'local'}`;
   return {
@@ -230,14 +253,58 @@ function hostPort(address: string, port: number): string {
 
 const OUTCOME: Record<string, PathOutcome> = { ACCEPT: 'delivered', DROP: 'dropped', REJECT: 'rejected', NO_ROUTE: 'no-route' };
 
-function describeOutcome(o: Outcome, lines: readonly string[], at: string): TracePath {
+/** What describeOutcome needs of a netfilter outcome or of a path through IPVS. */
+interface DumpOutcome {
+  readonly probability: Fraction;
+  readonly probabilityValue: number;
+  readonly verdict: string;
+  readonly delivery?: string;
+  readonly outInterface?: string;
+  readonly rejectWith?: string;
+  readonly packet: Packet;
+  readonly steps: readonly PathStep[];
+  readonly choices: readonly Choice[];
+  readonly sourcePortMayVary: boolean;
+  /** The IPVS scheduler's share of the probability (already a simple fraction). */
+  readonly ipvsProbability?: Fraction;
+}
+
+function pick(o: Outcome): Omit<DumpOutcome, 'steps' | 'choices'> {
+  return {
+    probability: o.probability,
+    probabilityValue: o.probabilityValue,
+    verdict: o.verdict,
+    ...(o.delivery ? { delivery: o.delivery } : {}),
+    ...(o.outInterface !== undefined ? { outInterface: o.outInterface } : {}),
+    ...(o.rejectWith !== undefined ? { rejectWith: o.rejectWith } : {}),
+    packet: o.packet,
+    sourcePortMayVary: o.sourcePortMayVary,
+  };
+}
+
+function describeOutcome(o: DumpOutcome, lines: readonly string[], at: string): TracePath {
   const hops: Hop[] = [];
   let service: string | null = null;
   let commentEndpoint: string | null = null;
   let dnat: { from: string; to: string } | null = null;
   let snat: { from: string; to: string } | null = null;
   const choiceOf = new Map(o.choices.map((c) => [c.rule, c]));
-  for (const step of o.trace) {
+  for (const step of o.steps) {
+    if ('kind' in step && step.kind === 'ipvs') {
+      if (step.server && step.verdict === 'MASQ') dnat = { from: hostPort(step.input.dst, step.input.dport), to: hostPort(step.packet.dst, step.packet.dport) };
+      hops.push({
+        at,
+        stage: 'ipvs',
+        hook: step.hook,
+        table: 'ipvs',
+        chain: step.scheduler,
+        rule: step.serverText ? `${step.text}\n${step.serverText}` : step.text,
+        action: step.verdict,
+        note: `${step.reason}${step.server ? `; ${step.verdict === 'MASQ' ? 'DNAT' : step.verdict} ${hostPort(step.input.dst, step.input.dport)} -> ${hostPort(step.server.address, step.server.port || step.input.dport)}` : '; no real server: ICMP port unreachable'}`,
+        packet: hopPacket(step.packet),
+      });
+      continue;
+    }
     const rule = step.rule;
     const comment = rule ? commentOf(rule) : undefined;
     const named = comment !== undefined ? kubeProxyComment(comment) : undefined;
@@ -265,7 +332,7 @@ function describeOutcome(o: Outcome, lines: readonly string[], at: string): Trac
   return {
     probability: o.probabilityValue,
     probabilityExact: formatFraction(o.probability),
-    probabilityNominal: formatFraction(nominalProbability(o)),
+    probabilityNominal: formatFraction(o.ipvsProbability ? mul(nominalProbability(o), o.ipvsProbability) : nominalProbability(o)),
     outcome: OUTCOME[o.verdict]!,
     verdict: o.verdict,
     ...(o.delivery ? { delivery: o.delivery } : {}),
@@ -394,7 +461,7 @@ export function nominal(p: Fraction): Fraction {
   return p;
 }
 
-function nominalProbability(o: Outcome): Fraction {
+function nominalProbability(o: { readonly choices: readonly Choice[] }): Fraction {
   let f = ONE;
   for (const c of o.choices) {
     const q = nominal(c.p);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { Netns, netnsSkipReason } from '../dataplane/integration/netns.js';
+import { splitIpvsNodeSave } from '../../src/dataplane/kubeproxy/save.js';
 
 async function kubepath(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -318,5 +319,31 @@ describe.skipIf(!!skipReason)('a rendered dump and the kernel\'s iptables-save o
       expect(a.paths.length).toBeGreaterThan(0);
     }
     expect(readFileSync(kernels, 'utf8')).toContain('*nat');
+  });
+});
+
+describe('kubepath trace --iptables-save with --ipvsadm-save (an IPVS-mode node)', () => {
+  it('a pod → ClusterIP packet goes through the node\'s IPVS virtual service: one path per real server, 1/3 each, DNAT by IPVS', async () => {
+    const rules = await kubepath('rules', 'scenarios/rolling-update.yaml', '--node', 'node-1', '--at', '25s', '--mode', 'ipvs');
+    const parts = splitIpvsNodeSave(rules.out);
+    const dir = mkdtempSync(join(tmpdir(), 'kubepath-ipvs-dump-'));
+    for (const [name, text] of Object.entries(parts)) writeFileSync(join(dir, name), text);
+    const svc = /^-A -t (\S+):80 -s rr$/m.exec(parts.ipvsadm)![1]!;
+    const r = await kubepath(
+      'trace', '--iptables-save', join(dir, 'iptables'), '--ipset-save', join(dir, 'ipset'), '--ipvsadm-save', join(dir, 'ipvsadm'),
+      '--from', 'ip/10.244.0.9', '--to', `tcp://${svc}:80`, '--node-ip', '192.168.1.2/24', '--in-interface', 'cni0', '-o', 'json',
+    );
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.paths.length).toBeGreaterThanOrEqual(2);
+    expect(j.paths.map((p: { probabilityNominal: string }) => p.probabilityNominal)).toEqual(j.paths.map(() => `1/${j.paths.length}`));
+    for (const p of j.paths) {
+      const ipvs = p.hops.find((h: { stage: string }) => h.stage === 'ipvs');
+      expect(ipvs.action).toBe('MASQ');
+      expect(p.dnat.from).toBe(`${svc}:80`);
+      expect(p.outcome).toBe('delivered');
+    }
+    expect(new Set(j.paths.map((p: { endpoint: string }) => p.endpoint)).size).toBe(j.paths.length);
   });
 });
