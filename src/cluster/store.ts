@@ -5,6 +5,7 @@ import type { KObject } from './object.js';
 import { flat, isClusterScoped as isClusterScopedKind, keyOf, objectKey } from './object.js';
 import type { Clock } from './clock.js';
 import { NAME_SUFFIX_ALPHABET, type Rng } from './rng.js';
+import { withKeys } from './copy.js';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -236,11 +237,8 @@ export class Store {
       if (old.metadata.deletionTimestamp) return old;
       return this.update({
         ...old,
-        metadata: {
-          ...old.metadata,
-          deletionTimestamp: this.clock.rfc3339(this.clock.now() + grace * 1000),
-          deletionGracePeriodSeconds: grace,
-        },
+        // withKeys: the spread with two keys added, without V8's slow path (see copy.ts).
+        metadata: withKeys(old.metadata, 'deletionTimestamp', this.clock.rfc3339(this.clock.now() + grace * 1000), 'deletionGracePeriodSeconds', grace),
       });
     }
     byKey.delete(key);

@@ -4,7 +4,8 @@
 // branch is drawn at each step with a seeded generator instead.
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { Fabric, FabricNic } from '../dataplane/fabric/fabric.js';
-import { formatFraction, fraction, mul, ONE, type Fraction } from '../dataplane/netfilter/probability.js';
+import { add, formatFraction, mul, ONE, parseFraction, type Fraction } from '../net/fraction.js';
+export { parseFraction };
 import type { RouteResult, TraceStep, Verdict as NfVerdict } from '../dataplane/netfilter/index.js';
 import { evaluateWithIpvs, type PathStep } from '../dataplane/ipvs/index.js';
 import { decapsulate, outerPacket, routeInput, routeOutput, type Datagram, type L2Result, type RouteBranch, type RouteOutcome } from '../dataplane/routing/index.js';
@@ -518,19 +519,11 @@ export function mergePaths(paths: readonly TracePath[]): TracePath[] {
     for (const h of p.hops) key += `|${h.at} ${h.stage} ${h.action} ${h.rule ?? ''} ${h.packet.src}:${h.packet.sport}>${h.packet.dst}:${h.packet.dport}`;
     const f = parseFraction(p.probabilityExact);
     const hit = byKey.get(key);
-    if (hit) hit.prob = addFractions(hit.prob, f);
+    if (hit) hit.prob = add(hit.prob, f);
     else byKey.set(key, { path: p, prob: f });
   }
   return [...byKey.values()].map(({ path, prob }) => ({ ...path, probability: Number(prob.num) / Number(prob.den), probabilityExact: formatFraction(prob) }));
 }
 
-export function parseFraction(text: string): Fraction {
-  const [n, d] = text.split('/');
-  return fraction(BigInt(n!), BigInt(d ?? '1'));
-}
-
-function addFractions(a: Fraction, b: Fraction): Fraction {
-  return fraction(a.num * b.den + b.num * a.den, a.den * b.den);
-}
 
 export { nodeNs };

@@ -7,6 +7,7 @@ import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
 import type { Controller, ControllerContext } from '../controller.js';
 import { matchesSelector } from '../labels.js';
 import { controllerOf, controllerRef, objectKey, splitKey, type Stored } from '../object.js';
+import { withKey } from '../copy.js';
 import { podsOwnedBy } from '../podindex.js';
 import { ApiError, type WatchEvent } from '../store.js';
 import { claim } from '../workloads/claim.js';
@@ -254,7 +255,8 @@ export class DeploymentController implements Controller {
 
     const template = d.spec!.template;
     const hash = computeHash(template, d.status?.collisionCount);
-    const labels = { ...template.metadata?.labels, [POD_TEMPLATE_HASH_LABEL]: hash };
+    // withKey: the spread with the hash label added, sharing one hidden class across templates.
+    const labels = withKey({ ...template.metadata?.labels }, POD_TEMPLATE_HASH_LABEL, hash);
     const draft: RS = {
       apiVersion: 'apps/v1',
       kind: 'ReplicaSet',
@@ -675,7 +677,7 @@ function isEmptySelector(s: LabelSelector | undefined): boolean {
 
 /** CloneSelectorAndAddLabel. */
 function selectorWithLabel(s: LabelSelector, key: string, value: string): LabelSelector {
-  return { ...s, matchLabels: { ...s.matchLabels, [key]: value } };
+  return { ...s, matchLabels: withKey({ ...s.matchLabels }, key, value) };
 }
 
 /** SetDeploymentRevision on a copy: the same object when nothing changes. */

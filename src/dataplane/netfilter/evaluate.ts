@@ -322,6 +322,14 @@ const RULE_READS = new WeakMap<Rule, number>();
 const CHAIN_INDEXES = new WeakMap<Chain, ChainIndex | null>();
 const SET_REFERENCES = new WeakMap<Chain, readonly { name: string; line: number }[]>();
 
+const SHARED_CHAINS = new WeakMap<Chain, CChain>();
+
+function sharedChain(table: TableName, chain: Chain): CChain {
+  let c = SHARED_CHAINS.get(chain);
+  if (!c) SHARED_CHAINS.set(chain, (c = new CChain(table, chain)));
+  return c;
+}
+
 function compiledRule(rule: Rule): CompiledRule {
   let f = COMPILED_RULES.get(rule);
   if (!f) COMPILED_RULES.set(rule, (f = compileRule(rule)));
@@ -351,7 +359,10 @@ function setReferences(chain: Chain): readonly { name: string; line: number }[] 
 }
 
 class CChain {
+  /** Compiled rules, shared by every evaluator whose ruleset resolves the jumps the same way. */
   rules: CRule[] | undefined;
+  /** The chains the compiled jumps resolved to, by name. */
+  resolved: ReadonlyMap<string, Chain> | undefined;
   index: ChainIndex | null | undefined;
   constructor(
     readonly table: TableName,
@@ -609,7 +620,8 @@ export class Netfilter {
   private readonly family: 4 | 6;
   /** The ruleset's chains by table; their compiled forms, made on first use; the base chain of each (hook, table): base[hook][table]. */
   private readonly chains = new Map<TableName, ReadonlyMap<string, Chain>>();
-  private readonly compiled = new Map<Chain, CChain>();
+  /** Rules of each chain as this ruleset resolves them: the shared compilation once checked, else a private one. */
+  private readonly ready = new Map<CChain, CRule[]>();
   private readonly base: (CChain | undefined)[][];
   /** Cached pure traversals per [hook][table], most recent first. */
   private readonly memo: MemoEntry[][][] = HOOKS.map(() => [[], [], [], [], []]);
@@ -638,13 +650,37 @@ export class Netfilter {
     this.base = HOOKS.map((hook) => tables.map((t) => this.chainNamed(t, hook)));
   }
 
-  /** The compiled form of a chain of this ruleset (made on first use: rulesets share most chains). */
+  /** The compiled form of a chain of this ruleset (shared across evaluators: rulesets share most chains). */
   private chainNamed(table: TableName, name: string): CChain | undefined {
     const chain = this.chains.get(table)?.get(name);
-    if (!chain) return undefined;
-    let c = this.compiled.get(chain);
-    if (!c) this.compiled.set(chain, (c = new CChain(table, chain)));
-    return c;
+    return chain ? sharedChain(table, chain) : undefined;
+  }
+
+  /** A chain's compiled rules for this ruleset. */
+  private rulesOf(c: CChain): CRule[] {
+    return this.ready.get(c) ?? this.prepare(c);
+  }
+
+  private prepare(c: CChain): CRule[] {
+    let rules: CRule[];
+    if (!c.rules) {
+      const resolved = new Map<string, Chain>();
+      rules = c.rules = this.compileChain(c, resolved);
+      c.resolved = resolved;
+    } else {
+      // Another evaluator compiled it: usable when every jump names the same chain here.
+      const here = this.chains.get(c.table)!;
+      let same = true;
+      for (const [name, chain] of c.resolved!) {
+        if (here.get(name) !== chain) {
+          same = false;
+          break;
+        }
+      }
+      rules = same ? c.rules : this.compileChain(c, new Map());
+    }
+    this.ready.set(c, rules);
+    return rules;
   }
 
   nthCount(m: StatisticMatch): number {
@@ -1078,7 +1114,7 @@ export class Netfilter {
 
   // ---------------------------------------------------------------- chains
 
-  private compileChain(c: CChain): CRule[] {
+  private compileChain(c: CChain, resolved: Map<string, Chain>): CRule[] {
     const out: CRule[] = [];
     c.chain.rules.forEach((rule, i) => {
       const data = rule.target?.data;
@@ -1109,6 +1145,7 @@ export class Netfilter {
             code = data.kind === 'jump' ? T_JUMP : T_GOTO;
             jump = this.chainNamed(c.table, data.chain);
             if (!jump) throw new Error(`chain ${data.chain} does not exist in table ${c.table}`);
+            resolved.set(data.chain, jump.chain);
             verdict = `${data.kind === 'jump' ? 'JUMP' : 'GOTO'}:${data.chain}`;
             break;
           case 'DNAT':
@@ -1226,7 +1263,7 @@ export class Netfilter {
     let p = p0;
     const stack: Frame[] = resume ? [...resume.stack] : [];
     let c = resume ? resume.c : base;
-    let rules = (c.rules ??= this.compileChain(c));
+    let rules = this.rulesOf(c);
     let cand = resume ? resume.cand : this.enter(w, c, p);
     let pos = resume ? resume.pos : 0;
     let resuming = !!resume;
@@ -1239,7 +1276,7 @@ export class Netfilter {
         const frame = stack.pop();
         if (!frame) return this.policy(w, hookName, base, p);
         c = frame.c;
-        rules = c.rules!;
+        rules = this.rulesOf(c);
         pos = frame.pos;
         cand = frame.cand;
         continue;
@@ -1297,7 +1334,7 @@ export class Netfilter {
           const frame = stack.pop();
           if (!frame) return this.policy(w, hookName, base, p);
           c = frame.c;
-          rules = c.rules!;
+          rules = this.rulesOf(c);
           pos = frame.pos;
           cand = frame.cand;
           continue;
@@ -1310,7 +1347,7 @@ export class Netfilter {
             if (stack.length > MAX_DEPTH) throw new Error(`chain nesting deeper than ${MAX_DEPTH} at ${cr.jump!.chain.name}`);
           }
           c = cr.jump!;
-          rules = (c.rules ??= this.compileChain(c));
+          rules = this.rulesOf(c);
           cand = this.enter(w, c, p);
           pos = 0;
           continue;

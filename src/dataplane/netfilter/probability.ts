@@ -8,57 +8,8 @@
 // real probability differs from the text by less than 2^-32; `kernelProbability` gives that value
 // for callers who want it (and iptables-save prints it with "%.11f", see `formatKernelProbability`).
 
-export interface Fraction {
-  readonly num: bigint;
-  readonly den: bigint;
-}
-
-export const ONE: Fraction = { num: 1n, den: 1n };
-export const ZERO: Fraction = { num: 0n, den: 1n };
-
-function gcd(a: bigint, b: bigint): bigint {
-  if (a < 0n) a = -a;
-  if (b < 0n) b = -b;
-  while (b) [a, b] = [b, a % b];
-  return a;
-}
-
-export function fraction(num: bigint, den: bigint): Fraction {
-  if (den === 0n) throw new Error('zero denominator');
-  if (den < 0n) {
-    num = -num;
-    den = -den;
-  }
-  const g = gcd(num, den) || 1n;
-  return { num: num / g, den: den / g };
-}
-
-export function mul(a: Fraction, b: Fraction): Fraction {
-  // Most factors along a path are 1: skip the gcd then.
-  if (a.num === a.den) return b;
-  if (b.num === b.den) return a;
-  return fraction(a.num * b.num, a.den * b.den);
-}
-
-export function add(a: Fraction, b: Fraction): Fraction {
-  return fraction(a.num * b.den + b.num * a.den, a.den * b.den);
-}
-
-export function complement(a: Fraction): Fraction {
-  return fraction(a.den - a.num, a.den);
-}
-
-export function equals(a: Fraction, b: Fraction): boolean {
-  return a.num * b.den === b.num * a.den;
-}
-
-export function toNumber(a: Fraction): number {
-  return Number(a.num) / Number(a.den);
-}
-
-export function formatFraction(a: Fraction): string {
-  return a.den === 1n ? `${a.num}` : `${a.num}/${a.den}`;
-}
+export { type Fraction, ONE, ZERO, fraction, mul, add, complement, equals, toNumber, formatFraction } from '../../net/fraction.js';
+import { fraction, type Fraction } from '../../net/fraction.js';
 
 /** A non-negative decimal ("0.3333333333", "1", ".5", "1e-3" is refused) as an exact fraction. */
 export function parseDecimal(text: string): Fraction | undefined {
