@@ -27,6 +27,15 @@ export function withKeys<T extends object>(o: T, key1: string, value1: unknown, 
   return build ? (build(o, value1, value2) as T) : { ...o, [key1]: value1, [key2]: value2 };
 }
 
+/** `{ ...o, [keys[0]]: values[0], [keys[1]]: values[1], … }` (keys distinct). */
+export function withEntries<T extends object>(o: T, keys: readonly string[], values: readonly unknown[]): T {
+  const build = listBuilderFor(o, keys);
+  if (build) return build(o, values) as T;
+  const out = { ...o } as Record<string, unknown>;
+  for (let i = 0; i < keys.length; i++) out[keys[i]!] = values[i];
+  return out as T;
+}
+
 /**
  * withKey for an object that never changes (a stored object or a part of one, often shared by
  * the pods of one template): its builder is remembered per object.
@@ -57,6 +66,27 @@ function builderFor(o: object, key1: string, key2: string | undefined): Builder 
   // known only at run time. Keys are quoted with JSON.stringify, so no key can change the code.
   b = new Function('o', 'a', 'b', `return { ${parts.join(', ')} };`) as Builder;
   builders.set(id, b);
+  return b;
+}
+
+type ListBuilder = (o: object, v: readonly unknown[]) => object;
+const listBuilders = new Map<string, ListBuilder>();
+
+function listBuilderFor(o: object, set: readonly string[]): ListBuilder | undefined {
+  const keys = Object.keys(o);
+  const id = `${keys.join('\u0000')}\u0001${set.join('\u0000')}`;
+  let b = listBuilders.get(id);
+  if (b) return b;
+  if (listBuilders.size >= MAX_BUILDERS || new Set(set).size !== set.length || Object.getOwnPropertySymbols(o).length) return undefined;
+  for (const k of keys) if (!plainKey(k)) return undefined;
+  for (const k of set) if (!plainKey(k)) return undefined;
+  const q = (k: string) => JSON.stringify(k);
+  const parts = keys.map((k) => (set.includes(k) ? `${q(k)}: v[${set.indexOf(k)}]` : `${q(k)}: o[${q(k)}]`));
+  set.forEach((k, i) => {
+    if (!keys.includes(k)) parts.push(`${q(k)}: v[${i}]`);
+  });
+  b = new Function('o', 'v', `return { ${parts.join(', ')} };`) as ListBuilder;
+  listBuilders.set(id, b);
   return b;
 }
 

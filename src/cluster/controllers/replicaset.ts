@@ -9,6 +9,7 @@ import { controllerOf, controllerRef, keyOf, objectKey, splitKey, type Stored } 
 import { POD_OWNER_INDEX, podsOwnedBy } from '../podindex.js';
 import type { WatchEvent } from '../store.js';
 import { claim } from '../workloads/claim.js';
+import { withKey } from '../copy.js';
 import { deepEqual } from '../workloads/equal.js';
 import { Delayed } from '../workloads/delayed.js';
 import { controlledBy, indexByController, indexByNamespace, indexOrphans, inNamespace, ORPHAN_INDEX, orphansIn } from '../workloads/indexes.js';
@@ -132,7 +133,8 @@ export class ReplicaSetController implements Controller {
       };
       if (status.conditions) next['conditions'] = status.conditions;
       next['observedGeneration'] = current.metadata.generation;
-      current = store.update<RS>({ ...current, status: next as unknown as ReplicaSetStatus });
+      // withKey: the first status write adds the key; a spread would give each ReplicaSet its own hidden class.
+      current = store.update<RS>(withKey(current, 'status', next));
     }
     // Come back when a ready pod becomes available.
     const replicas = current.spec?.replicas ?? 1;

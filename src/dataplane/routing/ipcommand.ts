@@ -5,7 +5,7 @@ import { parseRouteCommand, parseRuleCommand, type CommandResult } from './comma
 import type { RouteSpec, RuleSpec } from './namespace.js';
 import type { LinkKind, LinkSpec } from './links.js';
 import type { Network } from './network.js';
-import type { Ipv4Conf } from './namespace.js';
+import type { FdbEntry, Ipv4Conf, Neighbour } from './namespace.js';
 import type { AddMode } from './table.js';
 
 /** One command for one namespace: `ip …`, `bridge …` or `sysctl -w key=value`, as a shell would be given it. */
@@ -33,8 +33,15 @@ function cached<T>(cache: Map<string, T>, key: string, make: () => T): T {
 }
 
 /** Apply one command to namespace `ns` of `net`. Commands that create a veth with `netns X` create X when missing. */
+// Neighbour and FDB entries are immutable: one object per command text, shared by the hosts.
+const neighbourCache = new Map<string, Neighbour>();
+const fdbCache = new Map<string, FdbEntry>();
+
+// The words of each command text (the same texts recur on every host).
+const wordCache = new Map<string, readonly string[]>();
+
 export function applyHostCommand(net: Network, ns: string, command: HostCommand): ApplyResult {
-  const w = command.trim().split(/\s+/);
+  const w = cached(wordCache, command, () => command.trim().split(/\s+/)) as string[];
   const tool = w[0];
   try {
     if (tool === 'ip') return applyIp(net, ns, w.slice(1));
@@ -154,7 +161,7 @@ function applyIp(net: Network, nsName: string, w: string[]): ApplyResult {
     const dev = opt(w, 'dev');
     if (!dev) return fail('neigh add needs dev');
     const nud = (opt(w, 'nud') ?? 'permanent').toUpperCase();
-    ns.addNeighbour({ address: w[2]!, dev, ...(lladdr ? { lladdr } : {}), state: nud as 'PERMANENT' });
+    ns.addNeighbour(cached(neighbourCache, w.join(' '), () => ({ address: w[2]!, dev, ...(lladdr ? { lladdr } : {}), state: nud as 'PERMANENT' })));
     return OK;
   }
   return fail(`ip ${w.slice(0, 2).join(' ')} is not modelled`);
@@ -166,7 +173,7 @@ function applyBridge(net: Network, nsName: string, w: string[]): ApplyResult {
   const dev = opt(w, 'dev');
   const dst = opt(w, 'dst');
   if (!dev || !dst) return fail('bridge fdb needs dev and dst');
-  net.namespace(nsName).addFdb({ mac: w[2]!, dev, dst });
+  net.namespace(nsName).addFdb(cached(fdbCache, w.join(' '), () => ({ mac: w[2]!, dev, dst })));
   return OK;
 }
 

@@ -159,6 +159,65 @@ interface MutableLink extends Omit<Link, 'addresses' | 'up'> {
 
 const NO_FDB: readonly FdbEntry[] = [];
 
+const BUILT_ROUTES = new WeakMap<RouteSpec, ChangeResult<Route>>();
+
+function buildRouteFrom(spec: RouteSpec): ChangeResult<Route> {
+  const type = spec.type ?? 'unicast';
+  const gw = spec.via ?? spec.nexthops?.find((n) => n.via)?.via;
+  const family: Family | undefined =
+    spec.dst === 'default' ? (gw ? parseAddr(gw)?.family : undefined) ?? (spec.src ? parseAddr(spec.src)?.family : undefined) ?? 4 : parsePrefix(spec.dst)?.family;
+  if (!family) return fail('EINVAL', `Error: any valid prefix is expected rather than "${spec.dst}".`);
+  const dst = parsePrefix(spec.dst, family, true);
+  if (!dst) return fail('EINVAL', 'Error: Invalid prefix for given prefix length.');
+  const canon = (t: string | undefined): string | undefined => {
+    if (t === undefined) return undefined;
+    const a = parseAddr(t);
+    return a && a.family === family ? formatAddr(family, a.n) : undefined;
+  };
+  const reject = type === 'blackhole' || type === 'unreachable' || type === 'prohibit' || type === 'throw';
+  const nexthops: Nexthop[] = [];
+  const hops = spec.nexthops ?? (reject && !spec.dev && !spec.via ? [] : [{ via: spec.via, dev: spec.dev, weight: 1, onlink: spec.onlink }]);
+  for (const h of hops) {
+    const via = canon(h.via);
+    if (h.via !== undefined && via === undefined) return fail('EINVAL', `Error: inet address is expected rather than "${h.via}".`);
+    const weight = h.weight ?? 1;
+    if (!Number.isInteger(weight) || weight < 1 || weight > 256) return fail('EINVAL', `Error: "${weight}" is not a valid weight.`);
+    nexthops.push({ ...(via !== undefined ? { via } : {}), ...(h.dev !== undefined ? { dev: h.dev } : {}), weight, onlink: h.onlink ?? false });
+  }
+  if (reject) nexthops.length = 0;
+  const proto = spec.proto === undefined ? RTPROT_BOOT : typeof spec.proto === 'number' ? spec.proto : protoId(spec.proto);
+  if (proto === undefined) return fail('EINVAL', `Error: argument "${String(spec.proto)}" is wrong: "protocol" value is invalid`);
+  const scope = spec.scope === undefined ? defaultScope(type, gw !== undefined) : typeof spec.scope === 'number' ? spec.scope : scopeId(spec.scope);
+  if (scope === undefined) return fail('EINVAL', `Error: argument "${String(spec.scope)}" is wrong: invalid scope value`);
+  const prefsrc = canon(spec.src);
+  if (spec.src !== undefined && prefsrc === undefined) return fail('EINVAL', `Error: inet address is expected rather than "${spec.src}".`);
+  let from: Prefix | undefined;
+  if (spec.from !== undefined) {
+    from = parsePrefix(spec.from, family, true);
+    if (!from) return fail('EINVAL', `Error: invalid "from" prefix "${spec.from}".`);
+  }
+  const route: Route = {
+    family,
+    type,
+    dst,
+    ...(from ? { from } : {}),
+    table: spec.table ?? RT_TABLE_MAIN,
+    tos: spec.tos ?? 0,
+    proto,
+    scope,
+    metric: spec.metric ?? (family === 6 ? 1024 : 0),
+    ...(prefsrc !== undefined ? { prefsrc } : {}),
+    nexthops,
+    multipath: spec.nexthops !== undefined && !reject,
+    ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
+    ...(spec.mtuLock ? { mtuLock: true } : {}),
+    ...(spec.metrics?.length ? { metrics: spec.metrics } : {}),
+    ...(family === 6 ? { pref: spec.pref ?? 'medium' } : {}),
+  };
+  return { ok: true, value: route };
+}
+
+
 /** Rule priorities and tables the kernel starts with (fib_default_rules_init, fib6_rules_net_init). */
 function defaultRules(family: Family): Rule[] {
   const base = { family, invert: false, tos: 0, action: 'lookup' as const, proto: RTPROT_KERNEL };
@@ -470,59 +529,10 @@ export class Namespace {
   }
 
   buildRoute(spec: RouteSpec): ChangeResult<Route> {
-    const type = spec.type ?? 'unicast';
-    const gw = spec.via ?? spec.nexthops?.find((n) => n.via)?.via;
-    const family: Family | undefined =
-      spec.dst === 'default' ? (gw ? parseAddr(gw)?.family : undefined) ?? (spec.src ? parseAddr(spec.src)?.family : undefined) ?? 4 : parsePrefix(spec.dst)?.family;
-    if (!family) return fail('EINVAL', `Error: any valid prefix is expected rather than "${spec.dst}".`);
-    const dst = parsePrefix(spec.dst, family, true);
-    if (!dst) return fail('EINVAL', 'Error: Invalid prefix for given prefix length.');
-    const canon = (t: string | undefined): string | undefined => {
-      if (t === undefined) return undefined;
-      const a = parseAddr(t);
-      return a && a.family === family ? formatAddr(family, a.n) : undefined;
-    };
-    const reject = type === 'blackhole' || type === 'unreachable' || type === 'prohibit' || type === 'throw';
-    const nexthops: Nexthop[] = [];
-    const hops = spec.nexthops ?? (reject && !spec.dev && !spec.via ? [] : [{ via: spec.via, dev: spec.dev, weight: 1, onlink: spec.onlink }]);
-    for (const h of hops) {
-      const via = canon(h.via);
-      if (h.via !== undefined && via === undefined) return fail('EINVAL', `Error: inet address is expected rather than "${h.via}".`);
-      const weight = h.weight ?? 1;
-      if (!Number.isInteger(weight) || weight < 1 || weight > 256) return fail('EINVAL', `Error: "${weight}" is not a valid weight.`);
-      nexthops.push({ ...(via !== undefined ? { via } : {}), ...(h.dev !== undefined ? { dev: h.dev } : {}), weight, onlink: h.onlink ?? false });
-    }
-    if (reject) nexthops.length = 0;
-    const proto = spec.proto === undefined ? RTPROT_BOOT : typeof spec.proto === 'number' ? spec.proto : protoId(spec.proto);
-    if (proto === undefined) return fail('EINVAL', `Error: argument "${String(spec.proto)}" is wrong: "protocol" value is invalid`);
-    const scope = spec.scope === undefined ? defaultScope(type, gw !== undefined) : typeof spec.scope === 'number' ? spec.scope : scopeId(spec.scope);
-    if (scope === undefined) return fail('EINVAL', `Error: argument "${String(spec.scope)}" is wrong: invalid scope value`);
-    const prefsrc = canon(spec.src);
-    if (spec.src !== undefined && prefsrc === undefined) return fail('EINVAL', `Error: inet address is expected rather than "${spec.src}".`);
-    let from: Prefix | undefined;
-    if (spec.from !== undefined) {
-      from = parsePrefix(spec.from, family, true);
-      if (!from) return fail('EINVAL', `Error: invalid "from" prefix "${spec.from}".`);
-    }
-    const route: Route = {
-      family,
-      type,
-      dst,
-      ...(from ? { from } : {}),
-      table: spec.table ?? RT_TABLE_MAIN,
-      tos: spec.tos ?? 0,
-      proto,
-      scope,
-      metric: spec.metric ?? (family === 6 ? 1024 : 0),
-      ...(prefsrc !== undefined ? { prefsrc } : {}),
-      nexthops,
-      multipath: spec.nexthops !== undefined && !reject,
-      ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
-      ...(spec.mtuLock ? { mtuLock: true } : {}),
-      ...(spec.metrics?.length ? { metrics: spec.metrics } : {}),
-      ...(family === 6 ? { pref: spec.pref ?? 'medium' } : {}),
-    };
-    return { ok: true, value: route };
+    // A pure function of the spec: one Route object per spec, shared by every namespace that adds it.
+    let r = BUILT_ROUTES.get(spec);
+    if (!r) BUILT_ROUTES.set(spec, (r = buildRouteFrom(spec)));
+    return r;
   }
 
   /** The kernel's checks (fib_create_info, fib_check_nh); a gateway route without `dev` gets the gateway's device. */
