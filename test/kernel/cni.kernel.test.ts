@@ -18,7 +18,7 @@ import { createFlannel } from '../../src/dataplane/cni/flannel.js';
 import type { CniNode, CniPlugin, CniPod } from '../../src/dataplane/cni/types.js';
 import { applyHostCommand, Network, showRoutes, type HostCommand, type WalkPath } from '../../src/dataplane/routing/index.js';
 import { makePacket } from '../../src/net/packet.js';
-import { kernelSkipReason } from './harness.js';
+import { kernelSkipReason, run } from './harness.js';
 
 const skipReason = kernelSkipReason();
 const inCI = process.env.CI === 'true';
@@ -32,32 +32,6 @@ describe.runIf(skipReason && inCI)('kernel cni suite in CI', () => {
 
 const AGENT = fileURLToPath(new URL('./agent.mjs', import.meta.url));
 
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: readonly string[], input?: string, timeoutMs = 30_000): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      resolve({ code: -1, stdout, stderr: String(e) });
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-    child.stdin.on('error', () => {});
-    child.stdin.end(input ?? '');
-  });
-}
 
 async function must(cmd: string, args: readonly string[], input?: string): Promise<string> {
   const r = await run(cmd, args, input);

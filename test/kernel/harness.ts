@@ -34,13 +34,14 @@ const AGENT = fileURLToPath(new URL('./agent.mjs', import.meta.url));
 
 // ---------------------------------------------------------------- process helpers
 
-interface RunResult {
+export interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
 }
 
-function run(cmd: string, args: readonly string[], input?: string, timeoutMs = 30_000): Promise<RunResult> {
+/** Run a command to completion (killed after `timeoutMs`); never rejects. */
+export function run(cmd: string, args: readonly string[], input?: string, timeoutMs = 30_000): Promise<RunResult> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

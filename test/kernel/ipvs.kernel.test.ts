@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makePacket, TCP_SYN } from '../../src/net/packet.js';
 import { decide, parseIpvsadm, rrNext, type IpvsConfig, type VirtualService } from '../../src/dataplane/ipvs/index.js';
-import { chiSquare } from './harness.js';
+import { chiSquare, run } from './harness.js';
 
 const AGENT = fileURLToPath(new URL('./agent.mjs', import.meta.url));
 const SCHEDULERS = ['rr', 'sh', 'dh', 'mh'] as const;
@@ -84,30 +84,6 @@ describe.runIf(skipReason && inCI && !kernelWithoutIpvs)('kernel ipvs suite in C
   });
 });
 
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: readonly string[], timeoutMs = 60_000): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      resolve({ code: -1, stdout, stderr: String(e) });
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
 
 async function must(cmd: string, args: readonly string[]): Promise<string> {
   const r = await run(cmd, args);
@@ -226,7 +202,7 @@ class IpvsLab {
   /** Open the connections one after another from the client namespace. */
   async connect(flows: readonly Flow[]): Promise<FlowResult[]> {
     const specs = flows.map((f) => ({ proto: 'tcp', host: f.vip, port: 80, localAddress: f.src, localPort: f.sport, timeoutMs: 3000 }));
-    const r = await run('ip', ['netns', 'exec', this.client, process.execPath, AGENT, 'client', JSON.stringify(specs), '1'], 600_000);
+    const r = await run('ip', ['netns', 'exec', this.client, process.execPath, AGENT, 'client', JSON.stringify(specs), '1'], undefined, 600_000);
     if (r.code !== 0) throw new Error(`client failed: ${r.stderr}`);
     return JSON.parse(r.stdout) as FlowResult[];
   }

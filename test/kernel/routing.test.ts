@@ -25,7 +25,7 @@ import {
   type Errno,
   type RouteBranch,
 } from '../../src/dataplane/routing/index.js';
-import { kernelSkipReason } from './harness.js';
+import { kernelSkipReason, run } from './harness.js';
 
 const skipReason = kernelSkipReason();
 const inCI = process.env.CI === 'true';
@@ -39,30 +39,6 @@ describe.runIf(skipReason && inCI)('kernel routing suite in CI', () => {
 
 const AGENT = fileURLToPath(new URL('./agent.mjs', import.meta.url));
 
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      resolve({ code: -1, stdout, stderr: String(e) });
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
 
 type Role = 'n1' | 'n2' | 'p1' | 'p2';
 
@@ -234,7 +210,7 @@ async function startServer(t: Twin, role: Role): Promise<ChildProcess> {
 /** Connect from a pod with the test agent; per target 'ok', an errno, or 'timeout'. */
 async function connectFrom(t: Twin, role: Role, src: string, targets: readonly string[]): Promise<string[]> {
   const flows = targets.map((host) => ({ proto: 'tcp', host, port: 8080, localAddress: src, timeoutMs: 1500 }));
-  const r = await run('ip', ['netns', 'exec', t.kns(role), process.execPath, AGENT, 'client', JSON.stringify(flows), String(targets.length)], 60_000);
+  const r = await run('ip', ['netns', 'exec', t.kns(role), process.execPath, AGENT, 'client', JSON.stringify(flows), String(targets.length)], undefined, 60_000);
   if (r.code !== 0) throw new Error(`client failed: ${r.stderr}`);
   return (JSON.parse(r.stdout) as { status: string; code?: string }[]).map((x) => (x.status === 'error' ? x.code! : x.status));
 }
