@@ -265,7 +265,8 @@ export class Tracer {
   /** The network between hosts: the same L2 subnet, or the router / VPC route table. */
   private fabricStep(st: State, from: FabricNic | undefined, nextHop: string, d: Datagram, label: string): void {
     const dst = d.outer ? d.outer.dst : d.packet.dst;
-    const arrival = from ? this.o.fabric.send(from, nextHop, dst) : this.o.fabric.route(dst);
+    const src = d.outer ? d.outer.src : d.packet.src;
+    const arrival = from ? this.o.fabric.send(from, nextHop, dst, src) : this.o.fabric.route(dst);
     const where = this.o.topology.fabricName;
     this.moveTo(st, where);
     if (arrival.kind === 'internet') {

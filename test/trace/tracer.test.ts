@@ -270,3 +270,22 @@ describe('hostPort, VPC routes, TTL and unroutable destinations', () => {
     expect(p!.outcome).toBe('no-route');
   });
 });
+
+describe('the cloud fabric checks what a VPC checks', () => {
+  const awsNodes = `    - {namePrefix: ip-node, count: 2, instanceType: m5.large, zones: [us-east-1a], subnet: 192.168.96.0/19, capacity: {cpu: "2", memory: 8Gi, pods: "29"}}`;
+  it('Calico without encapsulation on AWS: the EC2 source/destination check drops pod traffic between nodes', () => {
+    const { sim, s } = clusterWith({ cloud: 'aws', cni: 'calico', mode: 'none', clusterCIDR: '10.244.0.0/16', nodes: awsNodes }, 'ip-node');
+    const start = clientStart(sim);
+    const target = podsOf(sim, 'web').find((p) => p.spec!.nodeName !== start.node)!;
+    const [p] = s.trace(start, { proto: 'tcp', dst: target.status!.podIP!, dport: 8080 });
+    expect(p!.outcome).toBe('dropped');
+    expect(p!.reason).toContain('EC2 source/destination check');
+  });
+  it('Calico IPIP on AWS: the outer packet is node to node, so it passes', () => {
+    const { sim, s } = clusterWith({ cloud: 'aws', cni: 'calico', mode: 'ipip', clusterCIDR: '10.244.0.0/16', nodes: awsNodes }, 'ip-node');
+    const start = clientStart(sim);
+    const target = podsOf(sim, 'web').find((p) => p.spec!.nodeName !== start.node)!;
+    const [p] = s.trace(start, { proto: 'tcp', dst: target.status!.podIP!, dport: 8080 });
+    expect(p!.outcome).toBe('delivered');
+  });
+});

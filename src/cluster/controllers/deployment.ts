@@ -665,12 +665,14 @@ export class DeploymentController implements Controller {
     let only = true;
     for (const k in change) if (k !== 'status') only = false;
     // withEntries for the general case: the double spread adds keys to a copy, V8's slow path (copy.ts).
-    const keys = Object.keys(change);
-    const next = (
-      only && change.status !== undefined && run.d.status !== undefined
-        ? { ...run.d, status: change.status }
-        : withEntries(run.d, [...keys.filter((k) => k !== 'spec'), 'spec'], [...keys.filter((k) => k !== 'spec').map((k) => change[k as keyof D]), run.d.spec])
-    ) as D;
+    let next: D;
+    if (only && change.status !== undefined && run.d.status !== undefined) {
+      next = { ...run.d, status: change.status };
+    } else {
+      const keys = Object.keys(change);
+      if (!keys.includes('spec')) keys.push('spec');
+      next = withEntries(run.d, keys, keys.map((k) => (k === 'spec' ? run.d.spec : change[k as keyof D])));
+    }
     run.d = this.ctx.store.update(next);
   }
 }

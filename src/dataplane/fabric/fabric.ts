@@ -94,10 +94,18 @@ export class Fabric {
    * holder of the next hop receives the frame; a frame for the gateway reaches the router, which
    * forwards by `dst`: to the NIC holding it, along a VPC route, or out to the Internet.
    */
-  send(from: FabricNic, nextHop: string, dst: string): Arrival {
+  send(from: FabricNic, nextHop: string, dst: string, src?: string): Arrival {
+    // EC2's source/destination check (on by default): an ENI sends only from, and receives only for,
+    // addresses it holds. Alibaba ECS has no such check; a bare-metal LAN neither.
+    const srcDstCheck = this.options.cloud === 'aws';
+    if (srcDstCheck && src !== undefined && !from.addresses.includes(src))
+      return { kind: 'dropped', note: `EC2 source/destination check: ${src} is not an address of ${from.owner} ${from.device}` };
     if (nextHop !== this.gateway(from.subnet)) {
       const holder = this.owners.get(nextHop);
-      if (holder && holder.subnet === from.subnet) return { kind: 'nic', nic: holder, via: 'l2', note: `${from.subnet}: ${nextHop} is ${holder.owner} ${holder.device}` };
+      if (holder && holder.subnet === from.subnet) {
+        if (srcDstCheck && !holder.addresses.includes(dst)) return { kind: 'dropped', note: `EC2 source/destination check: ${holder.owner} ${holder.device} does not hold ${dst}` };
+        return { kind: 'nic', nic: holder, via: 'l2', note: `${from.subnet}: ${nextHop} is ${holder.owner} ${holder.device}` };
+      }
       if (!containsIp(from.subnet, nextHop))
         return { kind: 'dropped', note: `${nextHop} is not on ${from.subnet}: no host answers ARP for it` };
       return { kind: 'dropped', note: `no host on ${from.subnet} holds ${nextHop}` };
