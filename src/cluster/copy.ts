@@ -15,6 +15,16 @@ const bySource = new WeakMap<object, { id: string; build: Builder }>();
 /** Past this many key lists (objects of unusual shapes), plain spreads are used. */
 const MAX_BUILDERS = 4096;
 
+/** True when `o`'s own keys are exactly `keys`, in this order (a cheap check of a known shape). */
+export function hasKeys(o: object, keys: readonly string[]): boolean {
+  let i = 0;
+  for (const k in o) {
+    if (i >= keys.length || k !== keys[i] || !Object.prototype.hasOwnProperty.call(o, k)) return false;
+    i++;
+  }
+  return i === keys.length;
+}
+
 /** `{ ...o, [key]: value }`. */
 export function withKey<T extends object>(o: T, key: string, value: unknown): T {
   const build = builderFor(o, key, undefined);

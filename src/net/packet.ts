@@ -44,6 +44,15 @@ export interface PacketConntrack {
   readonly mark: number;
 }
 
+/** The IPVS connection a packet belongs to: its virtual service and forwarding method. */
+export interface PacketIpvs {
+  readonly vaddr: string;
+  readonly vport: number;
+  /** IP protocol number (6 TCP, 17 UDP, 132 SCTP). */
+  readonly vproto: number;
+  readonly method: 'GATE' | 'IPIP' | 'MASQ';
+}
+
 /** Optional application-layer view, carried through L3/L4 elements untouched. */
 export interface PacketL7 {
   readonly scheme?: string;
@@ -78,6 +87,8 @@ export interface Packet {
   /** Fragment offset is non-zero (what `-f` matches). */
   readonly fragment?: boolean;
   readonly zone?: string;
+  /** Set on a packet IPVS sent for a connection it scheduled (the kernel's skb->ipvs_property and its connection). */
+  readonly ipvs?: PacketIpvs;
   readonly l7?: PacketL7;
 }
 
@@ -98,6 +109,7 @@ export interface PacketInit {
   readonly fragment?: boolean;
   readonly zone?: string;
   readonly l7?: PacketL7;
+  readonly ipvs?: PacketIpvs;
 }
 
 /** Parse an address to its numeric form; undefined when it is not an IPv4 or IPv6 address. */
@@ -143,6 +155,7 @@ export function copyPacket(p: Packet): MutablePacket {
     fragment: p.fragment,
     zone: p.zone,
     l7: p.l7,
+    ipvs: p.ipvs,
   };
 }
 
@@ -173,6 +186,7 @@ export function makePacket(init: PacketInit): Packet {
     fragment: init.fragment,
     zone: init.zone,
     l7: init.l7,
+    ipvs: init.ipvs,
   });
 }
 

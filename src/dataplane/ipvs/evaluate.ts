@@ -72,6 +72,8 @@ export interface IpvsEvaluation {
   readonly paths: readonly IpvsPath[];
 }
 
+const IP_PROTO: Partial<Record<string, number>> = { tcp: 6, udp: 17, sctp: 132 };
+
 function plainPath(o: Outcome): IpvsPath {
   return {
     probability: o.probability,
@@ -181,6 +183,13 @@ export function evaluateWithIpvs(netfilter: Netfilter, ipvs: IpvsNode, packet: P
       const translated = rewritePacket(o.packet, { dst: rs.address, dport });
       const sent = copyPacket(translated);
       sent.outInterface = undefined;
+      // The kernel marks what IPVS sends (skb->ipvs_property): `-m ipvs` matches it from here on.
+      sent.ipvs = {
+        vaddr: d.service.address ?? o.packet.dst,
+        vport: d.service.port ?? o.packet.dport,
+        vproto: IP_PROTO[o.packet.proto] ?? 0,
+        method: 'MASQ',
+      };
       sent.ct = handedOffConntrack(o.packet.ct, { address: rs.address, port: dport }, sysctls.conntrack);
       const s = step(o, d.service, b, d.scheduler, sent);
       const second = netfilter.evaluate(sent, { from: 'ipvs', now });

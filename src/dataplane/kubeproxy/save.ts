@@ -100,7 +100,7 @@ function ipvsIptablesText(ipvs: IpvsRuleset, timeMs: number): string {
   try {
     return iptablesSaveText(nodeRuleset(ipvs.iptables, 'ipvs'), timeMs);
   } catch (e) {
-    // The netfilter parser does not read every match IPVS mode writes (`-m ipvs`): show the payload as written.
+    // A payload the netfilter parser refuses (a bug): show it as kube-proxy wrote it rather than nothing.
     return `# not in iptables-save form (${e instanceof Error ? e.message : String(e)}); the restore payload as kube-proxy writes it:\n${ipvs.iptables.text}`;
   }
 }

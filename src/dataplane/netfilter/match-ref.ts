@@ -200,6 +200,25 @@ export function matchMatches(m: MatchData, p: Packet, env: MatchEnv): boolean {
       if (m.out && !m.out.invert) return false;
       return true;
     }
+    case 'ipvs': {
+      // xt_ipvs: the IPVS property first (every option implies it), then the connection's fields.
+      const c = p.ipvs;
+      if ((c !== undefined) === m.property.invert) return false;
+      if (!c) return true; // `! --ipvs` alone
+      if (m.vproto && (c.vproto === m.vproto.value) === m.vproto.invert) return false;
+      if (m.vport && (c.vport === m.vport.value) === m.vport.invert) return false;
+      if (m.vportctl && m.vportctl.invert === false) return false; // no connection has a control connection here
+      if (m.vdir) {
+        const reply = env.ct?.direction === 'REPLY';
+        if (!env.ct || env.ct.untracked || reply !== (m.vdir === 'REPLY')) return false;
+      }
+      if (m.vmethod && (c.method === m.vmethod.value) === m.vmethod.invert) return false;
+      if (m.vaddr) {
+        const a = addressNumber(c.vaddr);
+        if (!a || addressIn(m.vaddr.value, a.n) === m.vaddr.invert) return false;
+      }
+      return true;
+    }
     case 'iprange': {
       const within = (r: { from: number | bigint; to: number | bigint }, n: number | bigint) => n >= r.from && n <= r.to;
       if (m.src && within(m.src.value, p.srcN) === m.src.invert) return false;

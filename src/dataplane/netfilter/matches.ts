@@ -10,6 +10,7 @@ import {
   type CtStateName,
   type CtStatusName,
   type Inverted,
+  type IpvsMatch,
   type MatchData,
   type PortRange,
 } from './model.js';
@@ -733,6 +734,84 @@ const iprange: MatchModule = {
   },
 };
 
+const IP_PROTOCOLS: Readonly<Record<string, number>> = { tcp: 6, udp: 17, sctp: 132, icmp: 1, icmpv6: 58 };
+const IPVS_METHODS = ['GATE', 'IPIP', 'MASQ'] as const;
+
+function port16(text: string): number | undefined {
+  const n = Number(text);
+  return /^\d+$/.test(text) && n >= 0 && n <= 65535 ? n : undefined;
+}
+
+// libxt_ipvs. Saved in the order of the kernel's option bits (proto, vaddr, vport, vdir, vmethod, vportctl).
+const ipvs: MatchModule = {
+  name: 'ipvs',
+  options: [
+    { name: '--ipvs', args: 0, invertible: true },
+    { name: '--vproto', args: 1, invertible: true },
+    { name: '--vaddr', args: 1, invertible: true },
+    { name: '--vport', args: 1, invertible: true },
+    { name: '--vdir', args: 1 },
+    { name: '--vmethod', args: 1, invertible: true },
+    { name: '--vportctl', args: 1, invertible: true },
+  ],
+  build(options, ctx) {
+    const dup = duplicate(options);
+    if (dup) return dup;
+    const out: { -readonly [K in keyof IpvsMatch]: IpvsMatch[K] } = { kind: 'ipvs', property: { value: true, invert: false } };
+    for (const o of options) {
+      const a = o.args[0] ?? '';
+      switch (o.name) {
+        case '--ipvs':
+          out.property = { value: true, invert: o.invert };
+          break;
+        case '--vproto': {
+          const n = IP_PROTOCOLS[a.toLowerCase()] ?? (/^\d+$/.test(a) && Number(a) < 256 ? Number(a) : undefined);
+          if (n === undefined) return `--vproto: unknown protocol "${a}"`;
+          out.vproto = { value: n, invert: o.invert };
+          break;
+        }
+        case '--vaddr': {
+          const spec = parseAddressSpec(a, ctx.family);
+          if (!spec) return `--vaddr: invalid address "${a}"`;
+          out.vaddr = { value: spec, invert: o.invert };
+          break;
+        }
+        case '--vport':
+        case '--vportctl': {
+          const n = port16(a);
+          if (n === undefined) return `${o.name}: invalid port "${a}"`;
+          out[o.name === '--vport' ? 'vport' : 'vportctl'] = { value: n, invert: o.invert };
+          break;
+        }
+        case '--vdir':
+          if (a !== 'ORIGINAL' && a !== 'REPLY') return `--vdir: "${a}" is not ORIGINAL or REPLY`;
+          out.vdir = a;
+          break;
+        case '--vmethod': {
+          const m = IPVS_METHODS.find((x) => x === a.toUpperCase());
+          if (!m) return `--vmethod: "${a}" is not GATE, IPIP or MASQ`;
+          out.vmethod = { value: m, invert: o.invert };
+          break;
+        }
+      }
+    }
+    return out;
+  },
+  save(d) {
+    if (d.kind !== 'ipvs') throw new Error('ipvs.save');
+    const out: string[] = [];
+    const only = !d.vproto && !d.vaddr && !d.vport && !d.vdir && !d.vmethod && !d.vportctl;
+    if (only || d.property.invert) out.push(`${neg(d.property.invert)}--ipvs`);
+    if (d.vproto) out.push(`${neg(d.vproto.invert)}--vproto ${d.vproto.value}`);
+    if (d.vaddr) out.push(`${neg(d.vaddr.invert)}--vaddr ${d.vaddr.value.text}`);
+    if (d.vport) out.push(`${neg(d.vport.invert)}--vport ${d.vport.value}`);
+    if (d.vdir) out.push(`--vdir ${d.vdir}`);
+    if (d.vmethod) out.push(`${neg(d.vmethod.invert)}--vmethod ${d.vmethod.value}`);
+    if (d.vportctl) out.push(`${neg(d.vportctl.invert)}--vportctl ${d.vportctl.value}`);
+    return out.join(' ');
+  },
+};
+
 export const MATCH_MODULES: ReadonlyMap<string, MatchModule> = new Map(
   [
     tcp,
@@ -753,6 +832,7 @@ export const MATCH_MODULES: ReadonlyMap<string, MatchModule> = new Map(
     nfacct,
     physdev,
     iprange,
+    ipvs,
   ].map((m) => [m.name, m]),
 );
 

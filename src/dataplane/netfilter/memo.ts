@@ -58,6 +58,7 @@ function matchReads(m: MatchData): number {
     case 'statistic':
     case 'recent':
     case 'set':
+    case 'ipvs':
       return IMPURE;
   }
 }

@@ -240,7 +240,25 @@ export interface IprangeMatch {
   readonly dst?: Inverted<{ readonly from: number | bigint; readonly to: number | bigint; readonly text: string }>;
 }
 
+/**
+ * `-m ipvs` (xt_ipvs): does the packet belong to an IPVS connection, and with which virtual service.
+ * Every option implies `--ipvs` (the packet carries IPVS's property), as the kernel's bitmask does.
+ */
+export interface IpvsMatch {
+  readonly kind: 'ipvs';
+  /** `[!] --ipvs`. */
+  readonly property: Inverted<true>;
+  readonly vproto?: Inverted<number>;
+  readonly vaddr?: Inverted<AddressSpec>;
+  readonly vport?: Inverted<number>;
+  /** `--vdir ORIGINAL|REPLY`. */
+  readonly vdir?: 'ORIGINAL' | 'REPLY';
+  readonly vmethod?: Inverted<'GATE' | 'IPIP' | 'MASQ'>;
+  readonly vportctl?: Inverted<number>;
+}
+
 export type MatchData =
+  | IpvsMatch
   | TcpMatch
   | UdpMatch
   | IcmpMatch

@@ -256,3 +256,30 @@ describe('set (ipsets)', () => {
     expect(() => netfilterFor(rulesText({ filter: ['-A INPUT -m set --match-set NOPE src -j DROP'] }))).toThrow(/set "NOPE" does not exist/);
   });
 });
+
+describe('-m ipvs (xt_ipvs)', () => {
+  const RULE = '-A OUTPUT -s 10.96.0.10/32 -m ipvs --vaddr 10.96.0.10 --vproto tcp --vport 80 -j DROP';
+  const ruleset = () => {
+    const r = parseIptablesSave(`*filter\n:OUTPUT ACCEPT [0:0]\n${RULE}\nCOMMIT\n`);
+    if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('; '));
+    return r.ruleset;
+  };
+  it('parses what kube-proxy writes and prints it in the kernel option order, protocol as a number', () => {
+    expect(printCanonical(ruleset())).toContain('-A OUTPUT -s 10.96.0.10/32 -m ipvs --vproto 6 --vaddr 10.96.0.10/32 --vport 80 -j DROP');
+  });
+  it('matches only packets IPVS sent for that virtual service (every option implies --ipvs)', () => {
+    const nf = netfilterFor(`*filter\n:OUTPUT ACCEPT [0:0]\n${RULE}\nCOMMIT\n`);
+    const plain = makePacket({ src: '10.96.0.10', dst: '10.244.1.5', proto: 'tcp', sport: 80, dport: 40000 });
+    const viaIpvs = { ...plain, ipvs: { vaddr: '10.96.0.10', vport: 80, vproto: 6, method: 'MASQ' as const } };
+    const otherPort = { ...plain, ipvs: { vaddr: '10.96.0.10', vport: 443, vproto: 6, method: 'MASQ' as const } };
+    const verdict = (p: Packet) => nf.evaluate(p, { from: 'local' }).outcomes[0]!.verdict;
+    expect(verdict(plain)).toBe('ACCEPT');
+    expect(verdict(viaIpvs)).toBe('DROP');
+    expect(verdict(otherPort)).toBe('ACCEPT');
+  });
+  it('bad values are errors naming the option', () => {
+    const r = parseIptablesSave('*filter\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -m ipvs --vmethod FOO -j DROP\nCOMMIT\n');
+    expect(r.ok).toBe(false);
+    expect(r.diagnostics[0]!.message).toContain('--vmethod: "FOO" is not GATE, IPIP or MASQ');
+  });
+});
