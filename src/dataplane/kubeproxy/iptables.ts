@@ -385,12 +385,9 @@ function nodeViewKeyFor(model: ServiceModel, cfg: EffectiveConfig): string {
     `${+cfg.localhostNodePorts}${+cfg.randomFully}${+cfg.nfacct}${+cfg.conntrackTCPBeLiberal}`,
     cfg.nodePortMatchAll ? '*' : cfg.nodePortIPs.join(','),
   ];
-  for (const key of model.keys()) {
-    for (const port of model.get(key)!.ports) {
-      if (!port.dependsOnLocal && !port.dependsOnZone && !port.dependsOnNodeHints && !port.dependsOnNodeIP) continue;
-      const facts = nodeFacts(port, cfg.nodeName, cfg.zone, cfg.nodeIP);
-      if (facts !== '') parts.push(`${port.info.key}=${facts}`);
-    }
+  for (const port of model.nodeDependentPorts()) {
+    const facts = nodeFacts(port, cfg.nodeName, cfg.zone, cfg.nodeIP);
+    if (facts !== '') parts.push(`${port.info.key}=${facts}`);
   }
   return parts.join('\n');
 }

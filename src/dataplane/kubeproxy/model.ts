@@ -77,6 +77,8 @@ export class ServiceModel {
   readonly preferSameTrafficDistribution: boolean;
   private readonly entries = new Map<string, ServiceEntry>();
   private sortedKeys: string[] | undefined;
+  /** Ports whose rules depend on the node (Local policy, hints, firewall self-allowance), in render order. */
+  private nodeDependent: PortEntry[] | undefined;
   private endpointTotal = 0;
   private nextVersion = 1;
 
@@ -136,6 +138,7 @@ export class ServiceModel {
     const entry: ServiceEntry = { key, version: this.nextVersion++, ports, service, slices: [...slices], signature: sig };
     this.entries.set(key, entry);
     this.sortedKeys = undefined;
+    this.nodeDependent = undefined;
     for (const p of ports) this.endpointTotal += p.endpoints.length;
     return true;
   }
@@ -143,6 +146,7 @@ export class ServiceModel {
   private removeEntry(entry: ServiceEntry): void {
     this.entries.delete(entry.key);
     this.sortedKeys = undefined;
+    this.nodeDependent = undefined;
     for (const p of entry.ports) this.endpointTotal -= p.endpoints.length;
   }
 
@@ -182,6 +186,20 @@ export class ServiceModel {
   keys(): readonly string[] {
     if (!this.sortedKeys) this.sortedKeys = [...this.entries.keys()].sort(cmp);
     return this.sortedKeys;
+  }
+
+  /** The ports whose rules differ from node to node, in render order (most clusters: none). */
+  nodeDependentPorts(): readonly PortEntry[] {
+    if (!this.nodeDependent) {
+      const out: PortEntry[] = [];
+      for (const key of this.keys()) {
+        for (const port of this.entries.get(key)!.ports) {
+          if (port.dependsOnLocal || port.dependsOnZone || port.dependsOnNodeHints || port.dependsOnNodeIP) out.push(port);
+        }
+      }
+      this.nodeDependent = out;
+    }
+    return this.nodeDependent;
   }
 
   /** Sum of endpoints over all service ports (decides large-cluster mode). */
