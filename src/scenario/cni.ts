@@ -21,13 +21,18 @@ export function createCniPlugin(profile: Profile): CniPlugin {
     cloud: profile.cloud,
     nodeSubnet: (node) => subnets.get(node),
   };
+  const set = profile.cni.settings;
   switch (profile.cni.plugin) {
     case 'flannel':
-      return createFlannel({ ...options, nicMtu: nicMtu(profile) });
+      return createFlannel({ ...options, nicMtu: nicMtu(profile), ...(set.ipMasq !== undefined ? { ipMasq: set.ipMasq } : {}) });
     case 'calico':
-      return createCalico({ ...options, nicMtu: nicMtu(profile) });
+      return createCalico({ ...options, nicMtu: nicMtu(profile), ...(set.natOutgoing !== undefined ? { natOutgoing: set.natOutgoing } : {}) });
     case 'aws-vpc-cni':
-      return createAwsVpcCni(options);
+      return createAwsVpcCni({
+        ...options,
+        ...(set.externalSNAT !== undefined ? { externalSnat: set.externalSNAT } : {}),
+        ...(set.excludeSNATCIDRs ? { excludeSnatCidrs: set.excludeSNATCIDRs } : {}),
+      });
     case 'terway':
       return createTerway(options);
   }

@@ -117,12 +117,38 @@ export function readProfile(text: string, file: string): { profile?: Profile; di
   const cloud = (spec.get('cloud').str({ values: CLOUDS }) ?? 'none') as Cloud;
   const region = spec.get('region').str();
   const cniField = spec.get('cni');
-  cniField.expectMap(['plugin', 'mode'], 'cni');
+  cniField.expectMap(['plugin', 'mode', 'ipMasq', 'natOutgoing', 'externalSNAT', 'excludeSNATCIDRs'], 'cni');
   const plugin = (cniField.get('plugin').str({ values: CNI_PLUGINS }) ?? DEFAULT_CNI[cloud]) as CniPlugin;
   if (plugin === 'aws-vpc-cni' && cloud !== 'aws') cniField.get('plugin').error('aws-vpc-cni runs only on AWS', 'set spec.cloud: aws, or use flannel or calico');
   if (plugin === 'terway' && cloud !== 'alibaba') cniField.get('plugin').error('terway runs only on Alibaba Cloud', 'set spec.cloud: alibaba, or use flannel or calico');
   const mode = cniField.get('mode').str({ values: CNI_MODES[plugin] }) ?? DEFAULT_CNI_MODE[plugin];
   if (mode === 'vpc-route' && cloud === 'none') cniField.get('mode').error('vpc-route needs a cloud VPC route table', 'set spec.cloud, or use vxlan or host-gw');
+  // Each plugin's masquerade switch: flanneld --ip-masq, the Calico pool's natOutgoing, the VPC CNI's
+  // AWS_VPC_K8S_CNI_EXTERNALSNAT and AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS.
+  const settings: Profile['cni']['settings'] = {};
+  const only = (name: string, owner: CniPlugin) => {
+    const f = cniField.get(name);
+    if (f.present && plugin !== owner) f.error(`${name} is a setting of ${owner}`, `remove it, or use plugin: ${owner}`);
+    return f;
+  };
+  const ipMasq = only('ipMasq', 'flannel').bool();
+  if (ipMasq !== undefined) settings.ipMasq = ipMasq;
+  const natOutgoing = only('natOutgoing', 'calico').bool();
+  if (natOutgoing !== undefined) settings.natOutgoing = natOutgoing;
+  const externalSNAT = only('externalSNAT', 'aws-vpc-cni').bool();
+  if (externalSNAT !== undefined) settings.externalSNAT = externalSNAT;
+  const exclude = only('excludeSNATCIDRs', 'aws-vpc-cni');
+  if (exclude.present) {
+    const list: string[] = [];
+    for (const item of exclude.list()) {
+      const t = item.str({ required: true });
+      if (t === undefined) continue;
+      const c = parseCIDR(t);
+      if (!c) item.error(`Invalid value: ${JSON.stringify(t)}: must be a CIDR`, 'e.g. 10.0.0.0/8');
+      else list.push(t);
+    }
+    settings.excludeSNATCIDRs = list;
+  }
   const overlay = plugin === 'flannel' || plugin === 'calico';
 
   const cluster = readNetwork(spec, overlay);
@@ -143,7 +169,7 @@ export function readProfile(text: string, file: string): { profile?: Profile; di
     ...(region !== undefined ? { region } : {}),
     cluster,
     kubeProxy: { mode: kpMode, masqueradeAll: kp.get('masqueradeAll').bool() ?? false, ipvsScheduler: scheduler ?? 'rr' },
-    cni: { plugin, ...(mode !== undefined ? { mode } : {}) },
+    cni: { plugin, ...(mode !== undefined ? { mode } : {}), settings },
     nodes,
   };
   // Reading order, so the first problem in the file comes first.

@@ -42,7 +42,12 @@ export interface Profile {
   cluster: ClusterConfig;
   kubeProxy: { mode: KubeProxyMode; masqueradeAll: boolean; ipvsScheduler: string };
   /** `mode`: flannel vxlan|host-gw|vpc-route, calico ipip|vxlan|none, terway shared|exclusive. */
-  cni: { plugin: CniPlugin; mode?: string };
+  cni: {
+    plugin: CniPlugin;
+    mode?: string;
+    /** Masquerade switches: flannel ipMasq, Calico natOutgoing, AWS VPC CNI externalSNAT / excludeSNATCIDRs. */
+    settings: { ipMasq?: boolean; natOutgoing?: boolean; externalSNAT?: boolean; excludeSNATCIDRs?: string[] };
+  };
   nodes: NodeSpec[];
 }
 

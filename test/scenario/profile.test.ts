@@ -14,7 +14,7 @@ describe('shipped profiles', () => {
     const p = loadProfile(defaultProfilePath());
     expect(p.name).toBe('bare-metal');
     expect(p.cloud).toBe('none');
-    expect(p.cni).toEqual({ plugin: 'flannel', mode: 'vxlan' });
+    expect(p.cni).toEqual({ plugin: 'flannel', mode: 'vxlan', settings: {} });
     expect(p.kubeProxy).toEqual({ mode: 'iptables', masqueradeAll: false, ipvsScheduler: 'rr' });
     expect(p.cluster.clusterCIDRs).toEqual(['10.244.0.0/16']);
     expect(p.cluster.serviceCIDRs).toEqual(['10.96.0.0/12']);
@@ -199,6 +199,14 @@ describe('profile settings', () => {
   });
   test('a VPC CNI on the wrong cloud is an error', () => {
     expect(problems(`  cni: {plugin: terway}\n${pool}`)).toEqual(['error spec.cni.plugin@6: terway runs only on Alibaba Cloud']);
+  });
+  test('CNI masquerade settings belong to their plugin and reach the profile', () => {
+    const aws = parseProfile(profile('  cloud: aws\n  network: {clusterCIDR: 10.0.0.0/16, serviceCIDR: 172.20.0.0/16}\n  cni: {plugin: aws-vpc-cni, externalSNAT: true, excludeSNATCIDRs: [172.31.0.0/16]}\n  nodes:\n    - {name: a, internalIP: 10.0.0.5}\n'), 'p.yaml');
+    expect(aws.cni.settings).toEqual({ externalSNAT: true, excludeSNATCIDRs: ['172.31.0.0/16'] });
+    expect(problems(`  cni: {plugin: flannel, externalSNAT: true, natOutgoing: false}\n${pool}`)).toEqual([
+      'error spec.cni.externalSNAT@6: externalSNAT is a setting of aws-vpc-cni',
+      'error spec.cni.natOutgoing@6: natOutgoing is a setting of calico',
+    ]);
   });
   test('unknown values get a suggestion', () => {
     const ds = readProfile(profile(`  kubeProxy: {mode: ipvss, ipvsScheduler: wrrr}\n${pool}`), 'p.yaml').diagnostics;

@@ -19,6 +19,8 @@ export interface ProfileSpec {
   nodes?: string;
   /** Default: true on bare metal with flannel, false otherwise (the CNI hands out pod IPs). */
   allocateNodeCIDRs?: boolean;
+  /** Extra cni fields, e.g. `externalSNAT: true`. */
+  cniExtra?: string;
 }
 
 export function profileYaml(p: ProfileSpec): string {
@@ -41,7 +43,7 @@ ${cloud === 'aws' ? '  region: us-east-1\n' : cloud === 'alibaba' ? '  region: c
     serviceCIDR: ${p.serviceCIDR ?? '10.96.0.0/12'}
     allocateNodeCIDRs: ${p.allocateNodeCIDRs ?? (cloud === 'none' && p.cni !== 'calico')}
   kubeProxy: {mode: ${p.kubeProxy ?? 'iptables'}}
-  cni: {plugin: ${p.cni}, mode: ${p.mode}}
+  cni: {plugin: ${p.cni}, mode: ${p.mode}${p.cniExtra ? `, ${p.cniExtra}` : ''}}
   nodes:
 ${nodes}
 `;

@@ -289,3 +289,31 @@ describe('the cloud fabric checks what a VPC checks', () => {
     expect(p!.outcome).toBe('delivered');
   });
 });
+
+describe('CNI settings from the Profile, and hostNetwork pods', () => {
+  it('AWS VPC CNI with externalSNAT: true leaves the pod address on Internet traffic (a NAT gateway translates it)', () => {
+    const { sim, s } = clusterWith({ cloud: 'aws', cni: 'aws-vpc-cni', mode: 'secondary-ip', cniExtra: 'externalSNAT: true' }, 'ip-node');
+    const start = clientStart(sim);
+    const [p] = s.trace(start, { proto: 'tcp', dst: '8.8.8.8', dport: 443 });
+    expect(p!.endpoint).toBe('internet');
+    expect(p!.clientIpSeen).toBe(start.ip);
+    expect(p!.hops.some((h) => h.action === 'SNAT' || h.action === 'MASQUERADE')).toBe(false);
+  });
+  it('a hostNetwork pod answers on its node address: the path ends at that pod', () => {
+    const HOSTNET = `
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: exporter, namespace: default, labels: {app: exporter}}
+  spec:
+    nodeName: node-3
+    hostNetwork: true
+    containers: [{name: e, image: "node-exporter:1", ports: [{containerPort: 9100}]}]
+`;
+    const sim = simulate({ cni: 'flannel', mode: 'vxlan' }, WEB.replace('NODE1', 'node-1') + HOSTNET);
+    const s = session(sim);
+    const [p] = s.trace(clientStart(sim), { proto: 'tcp', dst: nodeAddress(sim, 'node-3'), dport: 9100 });
+    expect(p!.outcome).toBe('delivered');
+    expect(p!.endpoint).toBe('pod/default/exporter');
+    expect(p!.hops.at(-1)!.note).toContain('(hostNetwork)');
+  });
+});

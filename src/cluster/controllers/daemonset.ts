@@ -687,6 +687,20 @@ export class DaemonSetController implements Controller {
       c.counts.set(name, counts);
       addCounts(c.totals, counts, 1);
     }
+    const rolling = (ds.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate';
+    if (c.totals.finished > 0 || (rolling && c.totals.old > 0)) return;
+    // This sync's actions were worked out before it acted: nodes that still ask for something
+    // (a failed pod deleted now, replaced next time) are where the next sync starts.
+    const create: string[] = [];
+    const del: P[] = [];
+    for (const node of nodes) {
+      this.podsShouldBeOnNode(ds, this.fit(ds, node, fits), c.byNode, hash, false, create, del);
+      if (create.length + del.length > 0) {
+        c.dirty.add(node.metadata.name!);
+        create.length = 0;
+        del.length = 0;
+      }
+    }
     this.caches.set(key, c);
   }
 

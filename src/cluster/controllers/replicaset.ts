@@ -133,8 +133,10 @@ export class ReplicaSetController implements Controller {
       };
       if (status.conditions) next['conditions'] = status.conditions;
       next['observedGeneration'] = current.metadata.generation;
-      // withKey: the first status write adds the key; a spread would give each ReplicaSet its own hidden class.
-      current = store.update<RS>(withKey(current, 'status', next));
+      // withKey for the first status write, which adds the key: a spread adding it would give each
+      // ReplicaSet its own hidden class (copy.ts).
+      const status = next as ReplicaSetStatus;
+      current = store.update<RS>('status' in current ? { ...current, status } : withKey(current, 'status', status));
     }
     // Come back when a ready pod becomes available.
     const replicas = current.spec?.replicas ?? 1;
