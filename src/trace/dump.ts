@@ -12,11 +12,10 @@ import {
   type IpsetStore,
   type NodeNetwork,
   type Choice,
-  type Outcome,
   type Rule,
   type TraceStep,
 } from '../dataplane/netfilter/index.js';
-import { evaluateWithIpvs, parseIpvsadm, type IpvsNode, type PathStep } from '../dataplane/ipvs/index.js';
+import { evaluateWithIpvs, parseIpvsadm, plainPath, type IpvsNode, type PathStep } from '../dataplane/ipvs/index.js';
 import { formatFraction, fraction, mul, ONE, type Fraction } from '../dataplane/netfilter/probability.js';
 
 export interface DumpTraceRequest {
@@ -210,13 +209,12 @@ export function traceDump(req: DumpTraceRequest): DumpTrace {
   const inInterface = req.inInterface ?? 'eth0';
   const packet = makePacket({ src, dst, proto, sport, dport, ...(local ? {} : { inInterface }) });
   const injection = { from: local ? ('local' as const) : ('interface' as const) };
-  const outcomes: DumpOutcome[] = ipvs
-    ? evaluateWithIpvs(nf, ipvs, packet, injection).paths.map((p) => ({
-        ...p,
-        choices: p.legs.flatMap((l) => l.choices),
-        ...(p.ipvs ? { ipvsProbability: p.ipvs.probability } : {}),
-      }))
-    : nf.evaluate(packet, injection).outcomes.map((o) => ({ ...pick(o), steps: o.trace, choices: o.choices }));
+  const paths = ipvs ? evaluateWithIpvs(nf, ipvs, packet, injection).paths : nf.evaluate(packet, injection).outcomes.map(plainPath);
+  const outcomes: DumpOutcome[] = paths.map((p) => ({
+    ...p,
+    choices: p.legs.flatMap((l) => l.choices),
+    ...(p.ipvs ? { ipvsProbability: p.ipvs.probability } : {}),
+  }));
   const lines = text.split('\n');
   const at = `node/${addresses[0] ?? 'local'}`;
   return {
@@ -267,19 +265,6 @@ interface DumpOutcome {
   readonly sourcePortMayVary: boolean;
   /** The IPVS scheduler's share of the probability (already a simple fraction). */
   readonly ipvsProbability?: Fraction;
-}
-
-function pick(o: Outcome): Omit<DumpOutcome, 'steps' | 'choices'> {
-  return {
-    probability: o.probability,
-    probabilityValue: o.probabilityValue,
-    verdict: o.verdict,
-    ...(o.delivery ? { delivery: o.delivery } : {}),
-    ...(o.outInterface !== undefined ? { outInterface: o.outInterface } : {}),
-    ...(o.rejectWith !== undefined ? { rejectWith: o.rejectWith } : {}),
-    packet: o.packet,
-    sourcePortMayVary: o.sourcePortMayVary,
-  };
 }
 
 function describeOutcome(o: DumpOutcome, lines: readonly string[], at: string): TracePath {

@@ -74,7 +74,8 @@ export interface IpvsEvaluation {
 
 const IP_PROTO: Partial<Record<string, number>> = { tcp: 6, udp: 17, sctp: 132 };
 
-function plainPath(o: Outcome): IpvsPath {
+/** A netfilter outcome as a path that did not meet IPVS. */
+export function plainPath(o: Outcome): IpvsPath {
   return {
     probability: o.probability,
     probabilityValue: o.probabilityValue,
