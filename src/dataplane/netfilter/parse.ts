@@ -24,6 +24,7 @@ import { findSpec, parseProtocol, type BuildContext, type OptionSpec, type Parse
 import { TARGET_MODULES, targetOptionSpec, type TargetModule } from './targets.js';
 import { tokenizeLine, type Token } from './tokens.js';
 import { canonicalRuleText } from './print.js';
+import { LayeredMap } from './layered-map.js';
 
 export interface ParseOptions {
   /** File name for diagnostics. */
@@ -72,7 +73,7 @@ interface CowTable {
 }
 
 function shareTable(t: Table): CowTable {
-  return { table: { name: t.name, chains: new Map(t.chains) }, owned: new WeakSet() };
+  return { table: { name: t.name, chains: new LayeredMap(t.chains) }, owned: new WeakSet() };
 }
 
 function writable(cow: CowTable, name: string): Chain | undefined {
