@@ -363,6 +363,9 @@ class CChain {
   rules: CRule[] | undefined;
   /** The chains the compiled jumps resolved to, by name. */
   resolved: ReadonlyMap<string, Chain> | undefined;
+  /** The evaluator that asked last and the rules it uses (saves its map lookup on the hot path). */
+  lastBy: object | undefined;
+  lastRules: CRule[] | undefined;
   index: ChainIndex | null | undefined;
   constructor(
     readonly table: TableName,
@@ -658,7 +661,11 @@ export class Netfilter {
 
   /** A chain's compiled rules for this ruleset. */
   private rulesOf(c: CChain): CRule[] {
-    return this.ready.get(c) ?? this.prepare(c);
+    if (c.lastBy === this) return c.lastRules!;
+    const rules = this.ready.get(c) ?? this.prepare(c);
+    c.lastBy = this;
+    c.lastRules = rules;
+    return rules;
   }
 
   private prepare(c: CChain): CRule[] {

@@ -17,10 +17,10 @@ describe('LayeredMap', () => {
   it('equals a copied Map after any changes, and leaves the base as it was', () => {
     fc.assert(
       fc.property(fc.uniqueArray(fc.tuple(key, fc.integer()), { selector: (t) => t[0] }), fc.array(op, { maxLength: 30 }), (entries, ops) => {
-        const base = new Map(entries);
+        const base = new Map<string, number>(entries);
         const before = [...base];
-        const layered = new LayeredMap(base);
-        const copy = new Map(base);
+        const layered = new LayeredMap<string, number>(base);
+        const copy = new Map<string, number>(base);
         for (const o of ops) {
           if (o.kind === 'set') {
             layered.set(o.key, o.value);
