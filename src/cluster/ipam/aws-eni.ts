@@ -14,6 +14,7 @@
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import type { PodIpam, PodIpamResult } from './pod-ipam.js';
 import { prefixAddresses, stableMac, VpcSubnets } from './vpc-subnet.js';
+import { instanceTypeLabel, insertSorted, podUid } from './eni-common.js';
 
 export type AwsIpamMode = 'secondary-ip' | 'prefix';
 
@@ -80,8 +81,6 @@ export const AWS_CNI_PLUGIN_TYPE = 'aws-cni';
 /** What the CNI binary says when ipamd has no address for the pod (cmd/routed-eni-cni-plugin/cni.go). */
 export const AWS_NO_IP_MESSAGE = 'add cmd: failed to assign an IP address to container';
 export const RT_TABLE_MAIN = 254;
-
-const INSTANCE_TYPE_LABELS = ['node.kubernetes.io/instance-type', 'beta.kubernetes.io/instance-type'];
 
 export class AwsEniIpam implements PodIpam {
   readonly name = AWS_CNI_PLUGIN_TYPE;
@@ -303,18 +302,3 @@ function newEni(node: string, deviceNumber: number, primaryIp: string, subnet: s
   };
 }
 
-function instanceTypeLabel(node: Node): string | undefined {
-  const labels = node.metadata?.labels ?? {};
-  for (const k of INSTANCE_TYPE_LABELS) if (labels[k]) return labels[k];
-  return undefined;
-}
-
-function insertSorted(list: number[], v: number): void {
-  let i = list.length;
-  while (i > 0 && list[i - 1]! > v) i--;
-  list.splice(i, 0, v);
-}
-
-function podUid(pod: Pod): string {
-  return pod.metadata?.uid ?? `${pod.metadata?.namespace ?? 'default'}/${pod.metadata?.name ?? ''}`;
-}

@@ -15,6 +15,7 @@ import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import type { PodIpam, PodIpamResult } from './pod-ipam.js';
 import type { EniLimitLookup } from './aws-eni.js';
 import { stableMac, VpcSubnets } from './vpc-subnet.js';
+import { instanceTypeLabel, insertSorted, podUid } from './eni-common.js';
 
 export type TerwayIpamMode = 'shared' | 'exclusive';
 
@@ -66,7 +67,6 @@ interface NodeState {
 
 export const TERWAY_PLUGIN_TYPE = 'terway';
 
-const INSTANCE_TYPE_LABELS = ['node.kubernetes.io/instance-type', 'beta.kubernetes.io/instance-type'];
 /** Alibaba's OUI: ECS NICs have MACs 00:16:3e:xx:xx:xx. */
 const ALIBABA_OUI = [0x00, 0x16, 0x3e];
 
@@ -268,18 +268,3 @@ function subnetFull(state: NodeState): string {
   return `cmdAdd: error alloc ip: vSwitch ${state.subnet} has no free address (InvalidVSwitchId.IpNotEnough)`;
 }
 
-function instanceTypeLabel(node: Node): string | undefined {
-  const labels = node.metadata?.labels ?? {};
-  for (const k of INSTANCE_TYPE_LABELS) if (labels[k]) return labels[k];
-  return undefined;
-}
-
-function insertSorted(list: number[], v: number): void {
-  let i = list.length;
-  while (i > 0 && list[i - 1]! > v) i--;
-  list.splice(i, 0, v);
-}
-
-function podUid(pod: Pod): string {
-  return pod.metadata?.uid ?? `${pod.metadata?.namespace ?? 'default'}/${pod.metadata?.name ?? ''}`;
-}
