@@ -17,7 +17,6 @@ import {
   shouldAllocateNodePorts,
 } from './service-defaults.js';
 import { duplicate, forbidden, internal, invalid } from './errors.js';
-import { withKeys } from '../copy.js';
 
 type MutableSpec = { -readonly [K in keyof ServiceSpec]: ServiceSpec[K] };
 
@@ -74,8 +73,7 @@ export class ServiceRegistry {
       throw e;
     }
     tx.commit();
-    // withKeys: a spread adding `status` would give every Service a hidden class of its own (copy.ts).
-    return withKeys(svc, 'spec', s, 'status', svc.status ?? { loadBalancer: {} });
+    return { ...svc, spec: s, status: svc.status ?? { loadBalancer: {} } };
   }
 
   update(svc: Service, old: Service): Service {

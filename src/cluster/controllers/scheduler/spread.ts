@@ -138,12 +138,7 @@ export function selectorSignature(sel: LabelSelector): string {
 }
 
 function countsFor(ctx: SpreadContext, ns: string, c: SpreadConstraint) {
-  return countsForSelector(ctx, ns, c.selector);
-}
-
-/** The running match counts of one selector in a namespace. */
-export function countsForSelector(ctx: SpreadContext, ns: string, selector: LabelSelector): MatchCounts {
-  return ctx.cache.matchCounts.get(ctx.store, ctx.cache, ns, selector, selectorSignature);
+  return ctx.cache.matchCounts.get(ctx.store, ctx.cache, ns, c.selector, selectorSignature(c.selector));
 }
 
 
@@ -212,6 +207,11 @@ export class SpreadFilter {
   }
 }
 
+/** The running match counts the system default constraints score with (their shared selector). */
+export function defaultSpreadCounts(ctx: SpreadContext, pod: Pod, constraints: SpreadConstraint[]): MatchCounts {
+  return countsFor(ctx, pod.metadata?.namespace ?? 'default', constraints[0]!);
+}
+
 let cycleStamp = 0;
 let zoneDomainStamp = new Uint32Array(64);
 let zoneTermBuf = new Float64Array(64);
@@ -259,17 +259,13 @@ export class DefaultSpreadScore {
     for (const slot of hostDirty) hostScratch[slot] = 0;
     hostDirty = [];
     if (hostScratch.length < cols.capacity) hostScratch = new Uint16Array(cols.capacity);
-    const perSlot = tracked.perSlot;
-    for (const slot of perSlot.keys()) {
-      const cnt = perSlot.get(slot)!;
+    for (const [slot, cnt] of tracked.perSlot) {
       if (slot >= hostScratch.length) continue; // a slot the columns do not cover is never scored
       hostScratch[slot] = cnt;
       hostDirty.push(slot);
     }
     this.perSlot = hostScratch;
-    const perZone = tracked.perZone;
-    for (const zone of perZone.keys()) {
-      const cnt = perZone.get(zone)!;
+    for (const [zone, cnt] of tracked.perZone) {
       const z = ctx.cache.zoneIds.get(zone);
       if (z === undefined || zoneDomainStamp[z] !== stamp) continue;
       zoneTerm[z] = cnt * zoneWeight + 4;

@@ -146,10 +146,7 @@ export class WindowIndex {
     // Nodes holding matching pods: out of the tree while the classes are aggregated.
     let n = 0;
     if (counts) {
-      // keys() + get(): destructuring entries allocates a pair per entry on this per-pod path.
-      const perSlot = counts.perSlot;
-      for (const slot of perSlot.keys()) {
-        const cnt = perSlot.get(slot)!;
+      for (const [slot, cnt] of counts.perSlot) {
         const pos = slot < this.posOf.length ? this.posOf[slot]! : -1;
         if (pos < 0 || !this.inWindow(pos, start, end)) continue;
         const leaf = this.size + pos;
@@ -211,12 +208,16 @@ export class WindowIndex {
       }
       const stamp = ++this.stamp;
       let domains = 0;
-      for (let c = 0; c < C; c++) if (this.qMembers[c]! > 0) domains += this.present(this.classZone[c]!, stamp);
-      for (let i = 0; i < special; i++) domains += this.present(cols.zoneId[this.sSlot[i]!]!, stamp);
+      const present = (z: number): void => {
+        if (this.zoneStamp[z] === stamp) return;
+        this.zoneStamp[z] = stamp;
+        this.zoneTerm[z] = 4; // no matching pods: 0 × weight + 4
+        domains++;
+      };
+      for (let c = 0; c < C; c++) if (this.qMembers[c]! > 0) present(this.classZone[c]!);
+      for (let i = 0; i < special; i++) present(cols.zoneId[this.sSlot[i]!]!);
       const zoneWeight = Math.log(domains + 2);
-      const perZone = counts.perZone;
-      for (const zone of perZone.keys()) {
-        const cnt = perZone.get(zone)!;
+      for (const [zone, cnt] of counts.perZone) {
         const z = zoneIds.get(zone);
         if (z !== undefined && this.zoneStamp[z] === stamp) this.zoneTerm[z] = cnt * zoneWeight + 4;
       }
@@ -281,14 +282,6 @@ export class WindowIndex {
     return slot;
   }
 
-  /** Mark a zone present in this query (no matching pods yet: 0 × weight + 4); 1 when newly seen. */
-  private present(z: number, stamp: number): number {
-    if (this.zoneStamp[z] === stamp) return 0;
-    this.zoneStamp[z] = stamp;
-    this.zoneTerm[z] = 4;
-    return 1;
-  }
-
   private rankOf(pos: number, start: number): number {
     return pos >= start ? pos - start : pos + this.len - start;
   }
@@ -302,22 +295,14 @@ export class WindowIndex {
 
   // ---- the k-th tied node in window order -------------------------------------------------
 
-  // The walk's cursor: ties still to skip, and how many tied special positions lie behind it.
-  private curK = 0;
-  private curSp = 0;
-  // tiedCount's answer: tied nodes in the range, and the special cursor past the range.
-  private tcQ = 0;
-  private tcSp = 0;
-
   /** The position of the k-th tied node of the window (tied plain nodes and `tied[0..n)`). */
   private kthTied(start: number, end: number, k: number, tiedSpecial: number): number {
     const len = this.len;
-    this.curK = k;
-    this.curSp = 0;
-    const first = this.kthIn(start, Math.min(end, len), tiedSpecial);
+    const cursor = { k, sp: 0 };
+    const first = this.kthIn(start, Math.min(end, len), cursor, tiedSpecial);
     if (first >= 0) return first;
     if (end > len) {
-      const second = this.kthIn(0, end - len, tiedSpecial);
+      const second = this.kthIn(0, end - len, cursor, tiedSpecial);
       if (second >= 0) return second;
     }
     throw new Error('scheduler window: tie index out of range');
@@ -327,7 +312,7 @@ export class WindowIndex {
    * Walk the tree nodes covering [lo, hi) left to right, skipping whole nodes while the k-th
    * tied node lies beyond them; -1 when it lies beyond the range (cursor then moved past it).
    */
-  private kthIn(lo: number, hi: number, tiedSpecial: number): number {
+  private kthIn(lo: number, hi: number, cursor: { k: number; sp: number }, tiedSpecial: number): number {
     // Left-side nodes come in order; right-side nodes in reverse, so they are kept and replayed.
     const right = this.rightNodes;
     let nRight = 0;
@@ -335,7 +320,7 @@ export class WindowIndex {
     let r = hi + this.size;
     while (l < r) {
       if (l & 1) {
-        const got = this.visit(l++, tiedSpecial);
+        const got = this.visit(l++, cursor, tiedSpecial);
         if (got >= 0) return got;
       }
       if (r & 1) right[nRight++] = --r;
@@ -343,7 +328,7 @@ export class WindowIndex {
       r >>= 1;
     }
     while (nRight > 0) {
-      const got = this.visit(right[--nRight]!, tiedSpecial);
+      const got = this.visit(right[--nRight]!, cursor, tiedSpecial);
       if (got >= 0) return got;
     }
     return -1;
@@ -351,31 +336,30 @@ export class WindowIndex {
 
   private readonly rightNodes = new Int32Array(64);
 
-  /** Sets tcQ (plain nodes in the tree plus tied special positions of a tree node's range) and tcSp. */
-  private tiedCount(node: number, tiedSpecial: number): void {
+  /** The tied count of a tree node's range: plain nodes in the tree plus tied special positions. */
+  private tiedCount(node: number, cursor: { sp: number }, tiedSpecial: number): { q: number; sp: number } {
     const a = this.firstPos(node);
     const b = a + this.width(node);
-    let sp = this.curSp;
+    let sp = cursor.sp;
     while (sp < tiedSpecial && this.tied[sp]! >= a && this.tied[sp]! < b) sp++;
-    this.tcQ = this.tiedIn(node) + (sp - this.curSp);
-    this.tcSp = sp;
+    return { q: this.tiedIn(node) + (sp - cursor.sp), sp };
   }
 
-  private visit(node: number, tiedSpecial: number): number {
-    this.tiedCount(node, tiedSpecial);
-    if (this.curK >= this.tcQ) {
-      this.curK -= this.tcQ;
-      this.curSp = this.tcSp;
+  private visit(node: number, cursor: { k: number; sp: number }, tiedSpecial: number): number {
+    let t = this.tiedCount(node, cursor, tiedSpecial);
+    if (cursor.k >= t.q) {
+      cursor.k -= t.q;
+      cursor.sp = t.sp;
       return -1;
     }
     let n = node;
     while (n < this.size) {
-      this.tiedCount(2 * n, tiedSpecial);
-      if (this.curK < this.tcQ) {
+      t = this.tiedCount(2 * n, cursor, tiedSpecial);
+      if (cursor.k < t.q) {
         n = 2 * n;
       } else {
-        this.curK -= this.tcQ;
-        this.curSp = this.tcSp;
+        cursor.k -= t.q;
+        cursor.sp = t.sp;
         n = 2 * n + 1;
       }
     }
@@ -392,13 +376,17 @@ export class WindowIndex {
     return q;
   }
 
-  /** The first position a tree node covers, and how many positions it covers (size is a power of two). */
+  /** The first position a tree node covers, and how many positions it covers. */
   private firstPos(node: number): number {
-    return (node << (Math.clz32(node) - Math.clz32(this.size))) - this.size;
+    let n = node;
+    while (n < this.size) n <<= 1;
+    return n - this.size;
   }
 
   private width(node: number): number {
-    return 1 << (Math.clz32(node) - Math.clz32(this.size));
+    let w = 1;
+    for (let n = node; n < this.size; n <<= 1) w <<= 1;
+    return w;
   }
 
   // ---- tree maintenance --------------------------------------------------------------------
