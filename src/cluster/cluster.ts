@@ -110,7 +110,16 @@ export class Cluster {
   }
 
   private record(source: string, object: KObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
-    // Events are kept for the whole run: store their texts flat (see object.ts flat()).
-    this.events.push({ t: this.clock.elapsedSeconds(), type, reason, object: flat(objectRef(object)), message: flat(message), source });
+    // Events are kept for the whole run: store their texts flat (see object.ts flat()). A
+    // controller records events about one object in runs (a ReplicaSet's SuccessfulCreate per
+    // pod): its reference text is made once per run.
+    if (object !== this.lastEventObject) {
+      this.lastEventObject = object;
+      this.lastEventRef = flat(objectRef(object));
+    }
+    this.events.push({ t: this.clock.elapsedSeconds(), type, reason, object: this.lastEventRef, message: flat(message), source });
   }
+
+  private lastEventObject: KObject | undefined;
+  private lastEventRef = '';
 }

@@ -13,8 +13,26 @@ export function matchesMap(selector: Readonly<Record<string, string>>, labels: L
 export function matchesSelector(selector: LabelSelector | undefined, labels: Labels): boolean {
   if (!selector) return false;
   if (selector.matchLabels && !matchesMap(selector.matchLabels, labels)) return false;
-  for (const r of selector.matchExpressions ?? []) if (!matchesRequirement(r, labels)) return false;
+  const exprs = selector.matchExpressions;
+  if (exprs) for (let i = 0; i < exprs.length; i++) if (!matchesRequirement(exprs[i]!, labels)) return false;
   return true;
+}
+
+/**
+ * matchesSelector for one selector over many stored objects: objects of one template share
+ * their labels object, so the last answer is kept. Only for objects that are not changed while
+ * the matcher is in use (stored objects never are).
+ */
+export function selectorMatcher(selector: LabelSelector | undefined): (labels: Labels) => boolean {
+  let last: Labels | null = null;
+  let answer = false;
+  return (labels) => {
+    if (labels !== last || labels === undefined) {
+      answer = matchesSelector(selector, labels);
+      last = labels;
+    }
+    return answer;
+  };
 }
 
 export function matchesRequirement(r: LabelSelectorRequirement, labels: Labels): boolean {

@@ -34,14 +34,15 @@ export function labelBuckets(namespace: string, labels: Labels): readonly string
 /** Files Pods by `ns/key=value` for each label, by `ns/` for the namespace, by node and by controller uid. */
 export function installPodIndexes(store: Store): void {
   store.addIndex('Pod', POD_LABEL_INDEX, (o: KObject) => labelBuckets(o.metadata.namespace ?? 'default', o.metadata.labels), (o) => o.metadata.labels);
-  store.addIndex('Pod', POD_NODE_INDEX, (o: KObject) => {
-    const n = (o as Pod).spec?.nodeName;
-    return n ? [n] : [];
-  }, (o) => o['spec']);
-  store.addIndex('Pod', POD_OWNER_INDEX, (o: KObject) => {
-    const ref = o.metadata.ownerReferences?.find((r) => r.controller);
-    return ref ? [ref.uid] : [];
-  }, (o) => o.metadata.ownerReferences);
+  store.addSingleIndex('Pod', POD_NODE_INDEX, (o: KObject) => (o as Pod).spec?.nodeName || undefined, (o) => o['spec']);
+  store.addSingleIndex('Pod', POD_OWNER_INDEX, controllerUid, (o) => o.metadata.ownerReferences);
+}
+
+/** The uid of the object's controller reference, if it has one. */
+export function controllerUid(o: KObject): string | undefined {
+  const refs = o.metadata.ownerReferences;
+  if (refs) for (let i = 0; i < refs.length; i++) if (refs[i]!.controller) return refs[i]!.uid;
+  return undefined;
 }
 
 /** Pods in `namespace` whose labels match a Service-style map selector. */

@@ -5,6 +5,7 @@ import type { KObject } from './object.js';
 import { flat, isClusterScoped as isClusterScopedKind, keyOf, objectKey } from './object.js';
 import type { Clock } from './clock.js';
 import { NAME_SUFFIX_ALPHABET, type Rng } from './rng.js';
+import { withKeys } from './copy.js';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -13,6 +14,8 @@ export interface WatchEvent<T extends KObject = KObject> {
   object: T;
   /** The previous version, for MODIFIED and DELETED. */
   old?: T;
+  /** The object's store key (`ns/name`, or `name`): set by the store, so handlers need not rebuild it. */
+  key?: string;
 }
 
 export type WatchHandler<T extends KObject = KObject> = (ev: WatchEvent<T>) => void;
@@ -41,6 +44,8 @@ export interface Admission {
 }
 
 type IndexFn = (o: KObject) => readonly string[];
+/** An index that files each object under at most one value (no array per call). */
+type SingleIndexFn = (o: KObject) => string | undefined;
 /**
  * The part of an object an index reads (one value, e.g. `o.metadata.labels`); when it is
  * identical (===) across an update, the index is not recomputed.
@@ -49,6 +54,8 @@ type IndexInput = (o: KObject) => unknown;
 
 interface Index {
   fn: IndexFn;
+  /** Set for single-valued indexes (fn then wraps it). */
+  one: SingleIndexFn | undefined;
   input: IndexInput | undefined;
   buckets: Map<string, Set<string>>;
 }
@@ -58,16 +65,23 @@ export interface DeleteOptions {
   gracePeriodSeconds?: number;
 }
 
+/** Everything the store keeps for one kind, found with one lookup per call. */
+interface KindState {
+  /** Objects by key; undefined until the kind is first written (kinds() lists written kinds). */
+  objects: Map<string, KObject> | undefined;
+  handlers: WatchHandler[];
+  admissions: Admission[];
+  indexes: Index[];
+  indexByName: Map<string, Index>;
+  /** Writes so far: a cheap way for derived data to know it is still current. */
+  writes: number;
+}
+
 export class Store {
   private readonly objects = new Map<string, Map<string, KObject>>();
-  private readonly handlers = new Map<string, WatchHandler[]>();
+  private readonly states = new Map<string, KindState>();
   private readonly allHandlers: WatchHandler[] = [];
-  private readonly admissions = new Map<string, Admission[]>();
-  private readonly indexes = new Map<string, Index[]>();
-  private readonly indexByName = new Map<string, Map<string, Index>>();
   private rv = 0;
-  /** Writes so far per kind: a cheap way for derived data to know it is still current. */
-  private readonly writesByKind = new Map<string, number>();
 
   constructor(
     private readonly clock: Clock,
@@ -107,35 +121,44 @@ export class Store {
 
   /** How many creates, updates and deletes objects of `kind` have seen (changes on every write). */
   writes(kind: string): number {
-    return this.writesByKind.get(kind) ?? 0;
+    return this.states.get(kind)?.writes ?? 0;
   }
 
   // ---- indexes -----------------------------------------------------------------------------
 
   /** Maintain an index: each object of `kind` is filed under every value `fn` returns. */
   addIndex(kind: string, name: string, fn: IndexFn, input?: IndexInput): void {
-    let byName = this.indexByName.get(kind);
-    if (!byName) this.indexByName.set(kind, (byName = new Map()));
-    const idx: Index = { fn, input, buckets: new Map() };
-    const prev = byName.get(name);
-    byName.set(name, idx);
-    const list = (this.indexes.get(kind) ?? []).filter((x) => x !== prev);
+    this.installIndex(kind, name, fn, undefined, input);
+  }
+
+  /** addIndex for an index that files each object under one value or none. */
+  addSingleIndex(kind: string, name: string, one: SingleIndexFn, input?: IndexInput): void {
+    this.installIndex(kind, name, (o) => {
+      const v = one(o);
+      return v === undefined ? NONE : [v];
+    }, one, input);
+  }
+
+  private installIndex(kind: string, name: string, fn: IndexFn, one: SingleIndexFn | undefined, input: IndexInput | undefined): void {
+    const st = this.state(kind);
+    const idx: Index = { fn, one, input, buckets: new Map() };
+    const prev = st.indexByName.get(name);
+    st.indexByName.set(name, idx);
+    const list = st.indexes.filter((x) => x !== prev);
     list.push(idx);
-    this.indexes.set(kind, list);
+    st.indexes = list;
     for (const o of this.objects.get(kind)?.values() ?? []) for (const v of fn(o)) bucket(idx, v).add(objectKey(o));
   }
 
   /** Keys of objects filed under `value` in an index (a live set: copy before writing while iterating). */
   byIndex(kind: string, name: string, value: string): ReadonlySet<string> {
-    return this.indexByName.get(kind)?.get(name)?.buckets.get(value) ?? EMPTY;
+    return this.states.get(kind)?.indexByName.get(name)?.buckets.get(value) ?? EMPTY;
   }
 
   // ---- watches and admission ---------------------------------------------------------------
 
   watch<T extends KObject = KObject>(kind: string, handler: WatchHandler<T>): void {
-    let hs = this.handlers.get(kind);
-    if (!hs) this.handlers.set(kind, (hs = []));
-    hs.push(handler as WatchHandler);
+    this.state(kind).handlers.push(handler as WatchHandler);
   }
 
   watchAll(handler: WatchHandler): void {
@@ -143,58 +166,59 @@ export class Store {
   }
 
   admit(kind: string, admission: Admission): void {
-    let as = this.admissions.get(kind);
-    if (!as) this.admissions.set(kind, (as = []));
-    as.push(admission);
+    this.state(kind).admissions.push(admission);
   }
 
   // ---- writes ------------------------------------------------------------------------------
 
   create<T extends KObject>(input: T): T {
-    const meta = { ...input.metadata };
+    // Server-set fields go first and win over whatever the client sent. (Declaring the keys
+    // first and overwriting them is much cheaper in V8 than adding keys after a spread.)
+    const meta: Mutable<KObject['metadata']> = input.kind === 'Pod' ? podStampable(input.metadata) : stampable(input.metadata);
     if (!meta.name && meta.generateName) meta.name = this.generateName(input.kind, meta.namespace, meta.generateName);
     if (!meta.name) throw new ApiError('Invalid', 'name or generateName is required', 'metadata.name');
     if (!isClusterScopedKind(input.kind) && !meta.namespace) meta.namespace = 'default';
-    let obj: KObject = { ...input, metadata: meta };
+    let obj: KObject = input.kind === 'Pod' ? withPodMetadata(input, meta) : withMetadata(input, meta);
     const key = objectKey(obj);
-    const byKey = this.kindMap(obj.kind);
+    const st = this.state(obj.kind);
+    const byKey = this.kindMap(obj.kind, st);
     if (byKey.has(key)) {
       throw new ApiError('AlreadyExists', `${obj.kind.toLowerCase()} "${meta.name}" already exists`, 'metadata.name');
     }
-    for (const a of this.admissions.get(obj.kind) ?? []) if (a.create) obj = a.create(obj);
-    // Server-set fields win over whatever the client sent. (Declaring the keys first and
-    // overwriting them is much cheaper in V8 than adding keys after a spread.)
-    const stamped: Record<string, unknown> = { uid: '', resourceVersion: '', creationTimestamp: '', ...obj.metadata };
+    for (const a of st.admissions) if (a.create) obj = a.create(obj);
+    // The same key order either way; a copy only when admission replaced the metadata.
+    const stamped: Record<string, unknown> = obj.metadata === meta ? meta : stampable(obj.metadata);
     stamped['uid'] = this.rng.uuid();
     stamped['resourceVersion'] = String(++this.rv);
     stamped['creationTimestamp'] = this.clock.rfc3339();
     if (stamped['generation'] === undefined && hasSpec(obj)) stamped['generation'] = 1;
     obj.metadata = stamped as KObject['metadata'];
     byKey.set(key, obj);
-    this.reindex(undefined, obj, key);
-    this.emit({ type: 'ADDED', object: obj });
+    this.reindex(st, undefined, obj, key);
+    this.emit(st, { type: 'ADDED', object: obj, old: undefined, key });
     return obj as T;
   }
 
   update<T extends KObject>(obj: T): T {
     const key = objectKey(obj);
-    const old = this.kindMap(obj.kind).get(key);
+    const st = this.state(obj.kind);
+    const byKey = this.kindMap(obj.kind, st);
+    const old = byKey.get(key);
     if (!old) throw new ApiError('NotFound', `${obj.kind.toLowerCase()} "${obj.metadata.name}" not found`);
     let next: KObject = obj;
-    for (const a of this.admissions.get(obj.kind) ?? []) if (a.update) next = a.update(next, old);
+    for (const a of st.admissions) if (a.update) next = a.update(next, old);
     const generation =
       hasSpec(next) && next['spec'] !== old['spec'] ? (old.metadata.generation ?? 1) + 1 : old.metadata.generation;
-    const meta: Record<string, unknown> = {
-      ...next.metadata,
-      uid: old.metadata.uid,
-      creationTimestamp: old.metadata.creationTimestamp,
-      resourceVersion: String(++this.rv),
-    };
+    const rv = String(++this.rv);
+    const meta: Record<string, unknown> =
+      obj.kind === 'Pod'
+        ? restampPod(next.metadata, old.metadata.uid, old.metadata.creationTimestamp, rv)
+        : restamp(next.metadata, old.metadata.uid, old.metadata.creationTimestamp, rv);
     if (generation !== undefined) meta['generation'] = generation;
-    next = { ...next, metadata: meta as KObject['metadata'] };
-    this.kindMap(obj.kind).set(key, next);
-    this.reindex(old, next, key);
-    this.emit({ type: 'MODIFIED', object: next, old });
+    next = obj.kind === 'Pod' ? withPodMetadata(next, meta) : withMetadata(next, meta);
+    byKey.set(key, next);
+    this.reindex(st, old, next, key);
+    this.emit(st, { type: 'MODIFIED', object: next, old, key });
     return next as T;
   }
 
@@ -204,31 +228,43 @@ export class Store {
    */
   delete(kind: string, namespace: string | undefined, name: string, opts: DeleteOptions = {}): KObject | undefined {
     const key = keyOf(kind, namespace, name);
-    const old = this.kindMap(kind).get(key);
+    const st = this.state(kind);
+    const byKey = this.kindMap(kind, st);
+    const old = byKey.get(key);
     if (!old) return undefined;
     const grace = opts.gracePeriodSeconds ?? podGrace(old);
     if (kind === 'Pod' && grace > 0 && (old['spec'] as { nodeName?: string } | undefined)?.nodeName) {
       if (old.metadata.deletionTimestamp) return old;
       return this.update({
         ...old,
-        metadata: {
-          ...old.metadata,
-          deletionTimestamp: this.clock.rfc3339(this.clock.now() + grace * 1000),
-          deletionGracePeriodSeconds: grace,
-        },
+        // withKeys: the spread with two keys added, without V8's slow path (see copy.ts).
+        metadata: withKeys(old.metadata, 'deletionTimestamp', this.clock.rfc3339(this.clock.now() + grace * 1000), 'deletionGracePeriodSeconds', grace),
       });
     }
-    this.kindMap(kind).delete(key);
-    this.reindex(old, undefined, key);
+    byKey.delete(key);
+    this.reindex(st, old, undefined, key);
     this.rv++;
-    for (const a of this.admissions.get(kind) ?? []) a.deleted?.(old);
-    this.emit({ type: 'DELETED', object: old, old });
+    for (const a of st.admissions) a.deleted?.(old);
+    this.emit(st, { type: 'DELETED', object: old, old, key });
     return old;
   }
 
-  private kindMap(kind: string): Map<string, KObject> {
-    let m = this.objects.get(kind);
-    if (!m) this.objects.set(kind, (m = new Map()));
+  private state(kind: string): KindState {
+    let st = this.states.get(kind);
+    if (!st) {
+      st = { objects: undefined, handlers: [], admissions: [], indexes: [], indexByName: new Map(), writes: 0 };
+      this.states.set(kind, st);
+    }
+    return st;
+  }
+
+  private kindMap(kind: string, st: KindState = this.state(kind)): Map<string, KObject> {
+    let m = st.objects;
+    if (!m) {
+      m = new Map();
+      st.objects = m;
+      this.objects.set(kind, m);
+    }
     return m;
   }
 
@@ -242,12 +278,20 @@ export class Store {
     }
   }
 
-  private reindex(old: KObject | undefined, obj: KObject | undefined, key: string): void {
-    const list = this.indexes.get((obj ?? old)!.kind);
-    if (!list) return;
+  private reindex(st: KindState, old: KObject | undefined, obj: KObject | undefined, key: string): void {
+    const list = st.indexes;
     for (let i = 0; i < list.length; i++) {
       const idx = list[i]!;
       if (old && obj && idx.input && idx.input(old) === idx.input(obj)) continue;
+      const one = idx.one;
+      if (one) {
+        const b = old ? one(old) : undefined;
+        const a = obj ? one(obj) : undefined;
+        if (b === a) continue;
+        if (b !== undefined) idx.buckets.get(b)?.delete(key);
+        if (a !== undefined) bucket(idx, a).add(key);
+        continue;
+      }
       const before = old ? idx.fn(old) : NONE;
       const after = obj ? idx.fn(obj) : NONE;
       if (sameValues(before, after)) continue;
@@ -256,12 +300,40 @@ export class Store {
     }
   }
 
-  private emit(ev: WatchEvent): void {
-    const kind = ev.object.kind;
-    this.writesByKind.set(kind, (this.writesByKind.get(kind) ?? 0) + 1);
-    for (const h of this.handlers.get(ev.object.kind) ?? []) h(ev);
-    for (const h of this.allHandlers) h(ev);
+  private emit(st: KindState, ev: WatchEvent): void {
+    st.writes++;
+    const hs = st.handlers;
+    for (let i = 0; i < hs.length; i++) hs[i]!(ev);
+    const all = this.allHandlers;
+    for (let i = 0; i < all.length; i++) all[i]!(ev);
   }
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type Meta = KObject['metadata'];
+
+// The copies every write makes, as small functions: V8 keeps one inline cache per object spread
+// in the source, and a spread that meets many object shapes (every kind's metadata) takes a slow
+// path about twenty times slower. Pods, most of the writes, get spreads of their own.
+
+/** Metadata with the server-set fields declared first (then overwritten: cheaper than adding keys). */
+function stampable(m: Meta): Mutable<Meta> {
+  return { uid: '', resourceVersion: '', creationTimestamp: '', ...m };
+}
+function podStampable(m: Meta): Mutable<Meta> {
+  return { uid: '', resourceVersion: '', creationTimestamp: '', ...m };
+}
+function restamp(m: Meta, uid: string | undefined, creationTimestamp: string | undefined, resourceVersion: string): Record<string, unknown> {
+  return { ...m, uid, creationTimestamp, resourceVersion };
+}
+function restampPod(m: Meta, uid: string | undefined, creationTimestamp: string | undefined, resourceVersion: string): Record<string, unknown> {
+  return { ...m, uid, creationTimestamp, resourceVersion };
+}
+function withMetadata(o: KObject, metadata: object): KObject {
+  return { ...o, metadata: metadata as Meta };
+}
+function withPodMetadata(o: KObject, metadata: object): KObject {
+  return { ...o, metadata: metadata as Meta };
 }
 
 const EMPTY: ReadonlySet<string> = new Set();

@@ -1,13 +1,16 @@
 // What a Node looks like once its kubelet has registered: the well-known labels, conditions
 // (Ready when none is given), capacity and allocatable, and a Hostname address.
 import type { Node, NodeCondition, NodeStatus } from 'kubernetes-types/core/v1.js';
+import { withKey } from '../copy.js';
 
 /** Used when a Node object says nothing about its size. A simulator choice, not upstream. */
 export const DEFAULT_NODE_CAPACITY: Readonly<Record<string, string>> = { cpu: '4', memory: '16Gi', pods: '110' };
 
 export function defaultNode(node: Node, now?: string): Node {
   const name = node.metadata?.name ?? '';
-  const labels = { ...(node.metadata?.labels ?? {}) };
+  // withKey per missing label: keys added to a spread copy would give every node's labels a
+  // hidden class of its own (see copy.ts).
+  let labels: Record<string, string> = node.metadata?.labels ?? {};
   let labelsChanged = false;
   for (const [k, v] of [
     ['kubernetes.io/hostname', name],
@@ -15,7 +18,7 @@ export function defaultNode(node: Node, now?: string): Node {
     ['kubernetes.io/arch', 'amd64'],
   ] as const) {
     if (labels[k] === undefined) {
-      labels[k] = v;
+      labels = withKey(labels, k, v);
       labelsChanged = true;
     }
   }
@@ -29,7 +32,7 @@ export function defaultNode(node: Node, now?: string): Node {
   }
   return {
     ...node,
-    metadata: labelsChanged ? { ...node.metadata, labels } : node.metadata!,
+    metadata: labelsChanged ? withKey(node.metadata ?? {}, 'labels', labels) : node.metadata!,
     spec: node.spec ?? {},
     status,
   };

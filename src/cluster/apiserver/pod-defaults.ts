@@ -3,6 +3,9 @@
 // DefaultTolerationSeconds admission plugins, and the initial status (Pending, QoS class).
 import type { Container, Pod, PodSpec, Probe, Toleration, ContainerPort } from 'kubernetes-types/core/v1.js';
 import { podQosClass } from './resources.js';
+import { hasKeys, withKey, withKeys } from '../copy.js';
+
+const TEMPLATE_POD_KEYS = ['apiVersion', 'kind', 'metadata', 'spec'];
 
 export const TAINT_NODE_NOT_READY = 'node.kubernetes.io/not-ready';
 export const TAINT_NODE_UNREACHABLE = 'node.kubernetes.io/unreachable';
@@ -31,13 +34,18 @@ export function defaultPod(pod: Pod, defaultTolerationSeconds: number): Pod {
   if (!d || d.seconds !== defaultTolerationSeconds) {
     const spec = defaultPodSpec(input ?? { containers: [] });
     const tolerations = addDefaultTolerations(spec.tolerations, defaultTolerationSeconds);
-    const withTolerations = tolerations === spec.tolerations ? spec : { ...spec, tolerations };
+    // withKey: a spread with a key added would give each template's spec a hidden class of its own.
+    const withTolerations = tolerations === spec.tolerations ? spec : withKey(spec, 'tolerations', tolerations);
     const qosClass = podQosClass({ spec: withTolerations });
     d = { seconds: defaultTolerationSeconds, spec: withTolerations, qosClass, pending: { phase: 'Pending', qosClass } };
     if (input) defaultedBySpec.set(input, d);
   }
   if (pod.status?.phase) return { ...pod, spec: d.spec };
-  return { ...pod, spec: d.spec, status: pod.status ? { ...pod.status, phase: 'Pending', qosClass: d.qosClass } : d.pending };
+  const status = pod.status ? { ...pod.status, phase: 'Pending', qosClass: d.qosClass } : d.pending;
+  // The spread with `status` added, without V8's slow path (see copy.ts): a literal for the
+  // shape controllers create pods in, withKeys for any other.
+  if (hasKeys(pod, TEMPLATE_POD_KEYS)) return { apiVersion: pod.apiVersion, kind: pod.kind, metadata: pod.metadata, spec: d.spec, status };
+  return withKeys(pod, 'spec', d.spec, 'status', status);
 }
 
 // Defaults go first in an object literal and the input is spread over them: adding properties

@@ -17,6 +17,7 @@ import {
   shouldAllocateNodePorts,
 } from './service-defaults.js';
 import { duplicate, forbidden, internal, invalid } from './errors.js';
+import { withKeys } from '../copy.js';
 
 type MutableSpec = { -readonly [K in keyof ServiceSpec]: ServiceSpec[K] };
 
@@ -73,7 +74,8 @@ export class ServiceRegistry {
       throw e;
     }
     tx.commit();
-    return { ...svc, spec: s, status: svc.status ?? { loadBalancer: {} } };
+    // withKeys: a spread adding `status` would give every Service a hidden class of its own (copy.ts).
+    return withKeys(svc, 'spec', s, 'status', svc.status ?? { loadBalancer: {} });
   }
 
   update(svc: Service, old: Service): Service {

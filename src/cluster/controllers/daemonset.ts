@@ -6,14 +6,14 @@ import type { DaemonSet, DaemonSetStatus } from 'kubernetes-types/apps/v1.js';
 import type { Node, Pod, PodSpec } from 'kubernetes-types/core/v1.js';
 import type { Controller, ControllerContext } from '../controller.js';
 import { matchesSelector } from '../labels.js';
-import { controllerOf, controllerRef, objectKey, splitKey, type Stored } from '../object.js';
+import { controllerOf, controllerRef, keyOf, objectKey, splitKey, type Stored } from '../object.js';
 import { podsOwnedBy } from '../podindex.js';
 import { ApiError, type WatchEvent } from '../store.js';
 import { claim } from '../workloads/claim.js';
 import { Delayed } from '../workloads/delayed.js';
 import { deepEqual } from '../workloads/equal.js';
 import { canonicalJsonOf, computeHash } from '../workloads/hash.js';
-import { indexByController, indexByNamespace, indexOrphans, inNamespace, orphansIn } from '../workloads/indexes.js';
+import { indexByController, indexByNamespace, indexOrphans, inNamespace, ORPHAN_INDEX, orphansIn } from '../workloads/indexes.js';
 import { IntOrStringError, scaledValue } from '../workloads/intstr.js';
 import { pinToNode, requiredAffinityMatches, targetNodeName, untoleratedTaint, withDaemonTolerations } from '../workloads/nodefit.js';
 import { isPodAvailable, isPodReady, isPodTerminal, secondsUntilAvailable, timeMs } from '../workloads/pods.js';
@@ -56,7 +56,7 @@ export class DaemonSetController implements Controller {
     indexByNamespace(s, 'DaemonSet');
     indexByController(s, 'ControllerRevision');
     indexOrphans(s, 'Pod');
-    s.watch<DS>('DaemonSet', (ev) => ctx.queue.add(objectKey(ev.object)));
+    s.watch<DS>('DaemonSet', (ev) => ctx.queue.add(ev.key ?? objectKey(ev.object)));
     s.watch<P>('Pod', (ev) => this.onPod(ev));
     s.watch<N>('Node', (ev) => this.onNode(ev));
   }
@@ -64,6 +64,7 @@ export class DaemonSetController implements Controller {
   // ---- event handlers --------------------------------------------------------------------
 
   private onPod(ev: WatchEvent<P>): void {
+    this.trackPod(ev);
     const pod = ev.object;
     const ref = controllerOf(pod);
     if (ev.type === 'MODIFIED') {
@@ -164,6 +165,13 @@ export class DaemonSetController implements Controller {
       return;
     }
     if (ds.metadata.deletionTimestamp) return;
+    this.truncated = false;
+    const cached = DaemonSetController.incremental ? this.usableCache(key, ds) : undefined;
+    if (cached && this.syncIncremental(key, ds, cached)) {
+      if (this.truncated) this.caches.delete(key);
+      return;
+    }
+    this.caches.delete(key);
     const nodes = store.list<N>('Node');
     const history = this.constructHistory(ds);
     if (!history) return;
@@ -178,8 +186,11 @@ export class DaemonSetController implements Controller {
     } catch (e) {
       if (!(e instanceof IntOrStringError)) throw e;
       this.ctx.record(ds, 'Warning', 'InvalidStrategy', e.message);
+      this.updateStatus(ds, nodes, byNode, hash);
+      return;
     }
     this.updateStatus(ds, nodes, byNode, hash);
+    if (!this.truncated) this.remember(key, ds, nodes, byNode, hash, history);
   }
 
   /** getDaemonPods + getNodesToDaemonPods: claimed pods grouped by the node they target. */
@@ -294,12 +305,15 @@ export class DaemonSetController implements Controller {
     const podTemplate = { ...template, metadata: { ...template.metadata, labels } };
     const spec = defaultPodSpec(this.daemonSpec(ds));
     const refs = [controllerRef(ds)];
+    // Work left for a later sync: nodes that changed nothing would still need it.
+    if (create.length > DS_BURST_REPLICAS || del.length > DS_BURST_REPLICAS) this.truncated = true;
     for (const node of create.slice(0, DS_BURST_REPLICAS)) {
       try {
         const pod = store.create(podFromTemplate(podTemplate, ds, refs, pinToNode(spec, node)));
         this.ctx.record(ds, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
       } catch (e) {
         this.ctx.record(ds, 'Warning', 'FailedCreate', `Error creating: ${(e as Error).message}`);
+        this.truncated = true;
         break;
       }
     }
@@ -487,61 +501,357 @@ export class DaemonSetController implements Controller {
     const now = this.ctx.clock.now();
     const minReady = ds.spec?.minReadySeconds ?? 0;
     const generation = ds.metadata.annotations?.[TEMPLATE_GENERATION_ANNOTATION];
-    let desired = 0;
-    let current = 0;
-    let misscheduled = 0;
-    let ready = 0;
-    let updated = 0;
-    let available = 0;
+    const totals = zeroCounts();
     const firsts: P[] = [];
     const fits = this.fitsOf(ds);
     for (const node of nodes) {
-      const { shouldRun } = this.fit(ds, node, fits);
-      const pods = byNode.get(node.metadata.name!);
-      const scheduled = !!pods && pods.length > 0;
-      if (!shouldRun) {
-        if (scheduled) misscheduled++;
-        continue;
-      }
-      desired++;
-      if (!scheduled) continue;
-      current++;
-      const pod = pods.length > 1 ? [...pods].sort(byCreationAndPhase)[0]! : pods[0]!;
-      firsts.push(pod);
-      if (isPodReady(pod)) {
-        ready++;
-        if (isPodAvailable(pod, minReady, now)) available++;
-      }
-      if (isPodUpdated(pod, hash, generation)) updated++;
+      const c = this.nodeCounts(ds, node, byNode.get(node.metadata.name!), fits, hash, generation, minReady, now);
+      addCounts(totals, c, 1);
+      if (c.first) firsts.push(c.first);
     }
+    this.writeStatus(ds, totals);
+    if (minReady > 0 && totals.ready !== totals.available) {
+      const wait = secondsUntilAvailable(firsts, minReady, now);
+      if (wait !== undefined) this.delayed.after(objectKey(ds), wait);
+    }
+  }
+
+  /** updateStatus's step for one node (plus the live old and the finished pods there). */
+  private nodeCounts(ds: DS, node: N, pods: P[] | undefined, fits: Map<string, Fit>, hash: string, generation: string | undefined, minReady: number, now: number): NodeCounts {
+    const c = zeroCounts();
+    for (const p of pods ?? []) {
+      if (!p.metadata.deletionTimestamp && !isPodUpdated(p, hash, generation)) c.old++;
+      const phase = p.status?.phase;
+      if (phase === 'Failed' || phase === 'Succeeded') c.finished++;
+    }
+    const { shouldRun } = this.fit(ds, node, fits);
+    const scheduled = !!pods && pods.length > 0;
+    if (!shouldRun) {
+      if (scheduled) c.misscheduled++;
+      return c;
+    }
+    c.desired++;
+    if (!scheduled) return c;
+    c.current++;
+    const pod = pods.length > 1 ? [...pods].sort(byCreationAndPhase)[0]! : pods[0]!;
+    c.first = pod;
+    if (isPodReady(pod)) {
+      c.ready++;
+      if (isPodAvailable(pod, minReady, now)) c.available++;
+    }
+    if (isPodUpdated(pod, hash, generation)) c.updated++;
+    return c;
+  }
+
+  private writeStatus(ds: DS, t: NodeCounts): void {
     const fresh = this.ctx.store.get<DS>('DaemonSet', ds.metadata.namespace, ds.metadata.name!) ?? ds;
     const s = fresh.status;
     const next: DaemonSetStatus = {
       ...s,
       observedGeneration: fresh.metadata.generation,
-      desiredNumberScheduled: desired,
-      currentNumberScheduled: current,
-      numberMisscheduled: misscheduled,
-      numberReady: ready,
-      updatedNumberScheduled: updated,
-      numberAvailable: available,
-      numberUnavailable: desired - available,
+      desiredNumberScheduled: t.desired,
+      currentNumberScheduled: t.current,
+      numberMisscheduled: t.misscheduled,
+      numberReady: t.ready,
+      updatedNumberScheduled: t.updated,
+      numberAvailable: t.available,
+      numberUnavailable: t.desired - t.available,
     };
     const same =
       s !== undefined &&
-      s.desiredNumberScheduled === desired &&
-      s.currentNumberScheduled === current &&
-      s.numberMisscheduled === misscheduled &&
-      s.numberReady === ready &&
-      (s.updatedNumberScheduled ?? 0) === updated &&
-      (s.numberAvailable ?? 0) === available &&
-      (s.numberUnavailable ?? 0) === desired - available &&
+      s.desiredNumberScheduled === t.desired &&
+      s.currentNumberScheduled === t.current &&
+      s.numberMisscheduled === t.misscheduled &&
+      s.numberReady === t.ready &&
+      (s.updatedNumberScheduled ?? 0) === t.updated &&
+      (s.numberAvailable ?? 0) === t.available &&
+      (s.numberUnavailable ?? 0) === t.desired - t.available &&
       (s.observedGeneration ?? 0) >= (fresh.metadata.generation ?? 0);
     if (!same) this.ctx.store.update<DS>({ ...fresh, status: next });
-    if (minReady > 0 && ready !== available) {
-      const wait = secondsUntilAvailable(firsts, minReady, now);
-      if (wait !== undefined) this.delayed.after(objectKey(ds), wait);
+  }
+
+  // ---- incremental sync ---------------------------------------------------------------------
+  //
+  // A full sync walks every node (and every daemon pod) several times. When nothing but some of
+  // this DaemonSet's pods changed since the last full sync, and no rollout, failed pod, orphan,
+  // minReadySeconds or surge is in play, the full sync's result differs from the last one only
+  // on the nodes those pods target: those nodes are recomputed and the status counts adjusted,
+  // so a daemon pod's churn costs the same whatever the number of nodes. Anything else runs the
+  // full sync, which rebuilds the cache.
+
+  /** Set by tests: every incremental sync is also computed in full and compared. */
+  static check = false;
+  /** Cleared by tests to compare against full syncs only. */
+  static incremental = true;
+  private readonly caches = new Map<string, DsCache>();
+  /** Set when a sync left actions undone (burst limit, a failed create). */
+  private truncated = false;
+
+  /** Keep the cached pods per node in step with a pod event of a cached DaemonSet. */
+  private trackPod(ev: WatchEvent<P>): void {
+    if (this.caches.size === 0) return;
+    const oldC = ev.type === 'ADDED' ? undefined : this.cacheOf(ev.old ?? ev.object);
+    const newC = ev.type === 'DELETED' ? undefined : this.cacheOf(ev.object);
+    if (oldC && newC && oldC !== newC) {
+      oldC.valid = false;
+      newC.valid = false;
+      return;
     }
+    const c = oldC ?? newC;
+    if (!c || !c.valid) return;
+    if (ev.type === 'MODIFIED' && (!oldC || !newC)) {
+      c.valid = false; // the controller reference changed: a full sync releases or adopts
+      return;
+    }
+    const before = ev.type === 'ADDED' ? undefined : c.placeOf(ev.old ?? ev.object);
+    const after = ev.type === 'DELETED' ? undefined : c.placeOf(ev.object);
+    if (before === INVALID || after === INVALID) {
+      c.valid = false;
+      return;
+    }
+    const key = ev.key ?? objectKey(ev.object);
+    if (before !== undefined) c.dirty.add(before);
+    if (after !== undefined) c.dirty.add(after);
+    if (before !== undefined && after === before) {
+      const list = c.byNode.get(before)!;
+      const i = list.findIndex((p) => objectKey(p) === key);
+      if (i < 0) c.valid = false;
+      else list[i] = ev.object;
+      return;
+    }
+    if (before !== undefined) {
+      const list = c.byNode.get(before)!;
+      const i = list.findIndex((p) => objectKey(p) === key);
+      if (i < 0) {
+        c.valid = false;
+        return;
+      }
+      list.splice(i, 1);
+      if (list.length === 0) c.byNode.delete(before);
+    }
+    if (after !== undefined) {
+      // A pod joins its node's list where the owner index files it: last, for a new pod. One
+      // that was left out before (no target node, finished and deleted) may sit earlier.
+      if (ev.type !== 'ADDED') {
+        c.valid = false;
+        return;
+      }
+      let list = c.byNode.get(after);
+      if (!list) c.byNode.set(after, (list = []));
+      list.push(ev.object);
+    }
+  }
+
+  private cacheOf(p: P): DsCache | undefined {
+    const ref = controllerOf(p);
+    if (!ref || ref.kind !== 'DaemonSet') return undefined;
+    const c = this.caches.get(keyOf('DaemonSet', p.metadata.namespace, ref.name));
+    return c && c.uid === ref.uid ? c : undefined;
+  }
+
+  /** The cache for `ds` when an incremental sync may run, else undefined (and the cache dropped). */
+  private usableCache(key: string, ds: DS): DsCache | undefined {
+    const c = this.caches.get(key);
+    if (!c) return undefined;
+    const store = this.ctx.store;
+    const ok =
+      c.valid &&
+      c.uid === ds.metadata.uid &&
+      c.spec === ds.spec &&
+      c.annotations === ds.metadata.annotations &&
+      c.collisionCount === ds.status?.collisionCount &&
+      c.nodeWrites === store.writes('Node') &&
+      c.revisionWrites === store.writes('ControllerRevision') &&
+      store.byIndex('Pod', ORPHAN_INDEX, ds.metadata.namespace ?? 'default').size === 0;
+    if (!ok) this.caches.delete(key);
+    return ok ? c : undefined;
+  }
+
+  /** Remember a full sync's outcome, when its conditions allow incremental syncs after it. */
+  private remember(key: string, ds: DS, nodes: N[], byNode: Map<string, P[]>, hash: string, history: { cur: Revision; old: Revision[] }): void {
+    this.caches.delete(key);
+    if (!incrementalAllowed(ds, history)) return;
+    const store = this.ctx.store;
+    const nodeIndex = new Map<string, number>();
+    nodes.forEach((n, i) => nodeIndex.set(n.metadata.name!, i));
+    for (const n of byNode.keys()) if (!nodeIndex.has(n)) return;
+    const c = new DsCache(ds, nodes, nodeIndex, hash, history, store.writes('Node'), store.writes('ControllerRevision'));
+    const fits = this.fitsOf(ds);
+    const generation = ds.metadata.annotations?.[TEMPLATE_GENERATION_ANNOTATION];
+    const now = this.ctx.clock.now();
+    for (const node of nodes) {
+      const name = node.metadata.name!;
+      const pods = byNode.get(name);
+      if (pods) c.byNode.set(name, [...pods]);
+      const counts = this.nodeCounts(ds, node, pods, fits, hash, generation, 0, now);
+      c.counts.set(name, counts);
+      addCounts(c.totals, counts, 1);
+    }
+    const rolling = (ds.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate';
+    if (c.totals.finished > 0 || (rolling && c.totals.old > 0)) return;
+    // This sync's actions were worked out before it acted: nodes that still ask for something
+    // (a failed pod deleted now, replaced next time) are where the next sync starts.
+    const create: string[] = [];
+    const del: P[] = [];
+    for (const node of nodes) {
+      this.podsShouldBeOnNode(ds, this.fit(ds, node, fits), c.byNode, hash, false, create, del);
+      if (create.length + del.length > 0) {
+        c.dirty.add(node.metadata.name!);
+        create.length = 0;
+        del.length = 0;
+      }
+    }
+    this.caches.set(key, c);
+  }
+
+  /** The incremental sync: false (nothing written) when a full sync must run instead. */
+  private syncIncremental(key: string, ds: DS, c: DsCache): boolean {
+    const fits = this.fitsOf(ds);
+    const hash = c.hash;
+    const generation = ds.metadata.annotations?.[TEMPLATE_GENERATION_ANNOTATION];
+    const now = this.ctx.clock.now();
+    const dirty = (): N[] => {
+      const out: N[] = [];
+      for (const name of c.dirty) {
+        const i = c.nodeIndex.get(name);
+        if (i === undefined) return [];
+        out.push(c.nodes[i]!);
+      }
+      return out.sort((a, b) => c.nodeIndex.get(a.metadata.name!)! - c.nodeIndex.get(b.metadata.name!)!);
+    };
+    const refresh = (nodes: N[]): void => {
+      for (const node of nodes) {
+        const name = node.metadata.name!;
+        addCounts(c.totals, c.counts.get(name)!, -1);
+        const counts = this.nodeCounts(ds, node, c.byNode.get(name), fits, hash, generation, 0, now);
+        c.counts.set(name, counts);
+        addCounts(c.totals, counts, 1);
+      }
+    };
+    for (const name of c.dirty) if (!c.nodeIndex.has(name)) return false;
+    const changed = dirty();
+    refresh(changed);
+    const rolling = (ds.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate';
+    if (c.totals.finished > 0 || (rolling && c.totals.old > 0)) return false;
+    // manage, on the nodes that changed (the others would ask for nothing).
+    const create: string[] = [];
+    const del: P[] = [];
+    for (const node of changed) this.podsShouldBeOnNode(ds, this.fit(ds, node, fits), c.byNode, hash, false, create, del);
+    if (create.length > DS_BURST_REPLICAS || del.length > DS_BURST_REPLICAS) return false;
+    if (DaemonSetController.check) this.checkActions(ds, c, create, del);
+    c.dirty.clear();
+    if (create.length + del.length > 0) this.syncNodes(ds, del, create, hash);
+    if (!c.valid) {
+      this.caches.delete(key);
+      this.updateStatus(ds, c.nodes, this.nodesToDaemonPods(ds), hash);
+      return true;
+    }
+    refresh(dirty());
+    c.dirty.clear();
+    if (DaemonSetController.check) this.checkCounts(ds, c);
+    this.writeStatus(ds, c.totals);
+    return true;
+  }
+
+  private checkActions(ds: DS, c: DsCache, create: string[], del: P[]): void {
+    const byNode = this.nodesToDaemonPods(ds);
+    const fullCreate: string[] = [];
+    const fullDel: P[] = [];
+    for (const node of c.nodes) this.podsShouldBeOnNode(ds, this.fit(ds, node), byNode, c.hash, false, fullCreate, fullDel);
+    const a = `${create.join()}|${del.map((p) => p.metadata.name).join()}`;
+    const b = `${fullCreate.join()}|${fullDel.map((p) => p.metadata.name).join()}`;
+    if (a !== b) throw new Error(`daemonset incremental: actions ${a}, full ${b}`);
+  }
+
+  private checkCounts(ds: DS, c: DsCache): void {
+    const byNode = this.nodesToDaemonPods(ds);
+    const t = zeroCounts();
+    const generation = ds.metadata.annotations?.[TEMPLATE_GENERATION_ANNOTATION];
+    for (const node of c.nodes) addCounts(t, this.nodeCounts(ds, node, byNode.get(node.metadata.name!), this.fitsOf(ds), c.hash, generation, 0, this.ctx.clock.now()), 1);
+    const f = (x: NodeCounts) => [x.desired, x.current, x.misscheduled, x.ready, x.available, x.updated, x.old, x.finished].join();
+    if (f(t) !== f(c.totals)) throw new Error(`daemonset incremental: counts ${f(c.totals)}, full ${f(t)}`);
+    for (const [n, pods] of byNode) {
+      const mine = c.byNode.get(n) ?? [];
+      if (pods.length !== mine.length || pods.some((p, i) => p !== mine[i])) throw new Error(`daemonset incremental: pods of ${n} differ`);
+    }
+    if ([...c.byNode.keys()].some((n) => !byNode.has(n))) throw new Error('daemonset incremental: stale node entries');
+  }
+}
+
+/** One node's part of the status counts, with its live old-revision and finished pods. */
+interface NodeCounts {
+  desired: number;
+  current: number;
+  misscheduled: number;
+  ready: number;
+  available: number;
+  updated: number;
+  old: number;
+  finished: number;
+  first?: P;
+}
+
+function zeroCounts(): NodeCounts {
+  return { desired: 0, current: 0, misscheduled: 0, ready: 0, available: 0, updated: 0, old: 0, finished: 0 };
+}
+
+function addCounts(t: NodeCounts, c: NodeCounts, sign: number): void {
+  t.desired += sign * c.desired;
+  t.current += sign * c.current;
+  t.misscheduled += sign * c.misscheduled;
+  t.ready += sign * c.ready;
+  t.available += sign * c.available;
+  t.updated += sign * c.updated;
+  t.old += sign * c.old;
+  t.finished += sign * c.finished;
+}
+
+/** The conditions under which the full sync's result can be kept up to date node by node. */
+function incrementalAllowed(ds: DS, history: { old: Revision[] }): boolean {
+  return (ds.spec?.minReadySeconds ?? 0) === 0 && !allowsSurge(ds) && history.old.length <= (ds.spec?.revisionHistoryLimit ?? 10);
+}
+
+const INVALID = '\u0000invalid';
+
+/** A full sync's view of one DaemonSet, kept current by pod events (see syncIncremental). */
+class DsCache {
+  readonly uid: string;
+  readonly spec: unknown;
+  readonly annotations: unknown;
+  readonly collisionCount: number | undefined;
+  readonly byNode = new Map<string, P[]>();
+  readonly counts = new Map<string, NodeCounts>();
+  readonly totals = zeroCounts();
+  /** Target nodes whose pods changed since the counts were worked out. */
+  readonly dirty = new Set<string>();
+  valid = true;
+
+  constructor(
+    readonly ds: DS,
+    readonly nodes: N[],
+    readonly nodeIndex: Map<string, number>,
+    readonly hash: string,
+    readonly history: { cur: Revision; old: Revision[] },
+    readonly nodeWrites: number,
+    readonly revisionWrites: number,
+  ) {
+    this.uid = ds.metadata.uid!;
+    this.spec = ds.spec;
+    this.annotations = ds.metadata.annotations;
+    this.collisionCount = ds.status?.collisionCount;
+  }
+
+  /**
+   * The node a pod of this DaemonSet is filed under in nodesToDaemonPods, undefined when it is
+   * left out, INVALID when the full sync would do more than file it (release it, or a node the
+   * cache does not know).
+   */
+  placeOf(p: P): string | undefined {
+    if (!matchesSelector(this.ds.spec?.selector, p.metadata.labels)) return INVALID;
+    if (isPodTerminal(p) && p.metadata.deletionTimestamp) return undefined;
+    const node = targetNodeName(p.spec);
+    if (node === undefined) return undefined;
+    return this.nodeIndex.has(node) ? node : INVALID;
   }
 }
 

@@ -7,6 +7,7 @@ import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
 import type { Controller, ControllerContext } from '../controller.js';
 import { matchesSelector } from '../labels.js';
 import { controllerOf, controllerRef, objectKey, splitKey, type Stored } from '../object.js';
+import { withEntries, withKey } from '../copy.js';
 import { podsOwnedBy } from '../podindex.js';
 import { ApiError, type WatchEvent } from '../store.js';
 import { claim } from '../workloads/claim.js';
@@ -99,7 +100,7 @@ export class DeploymentController implements Controller {
     indexByNamespace(s, 'ReplicaSet');
     indexByController(s, 'ReplicaSet');
     indexOrphans(s, 'ReplicaSet');
-    s.watch<D>('Deployment', (ev) => ctx.queue.add(objectKey(ev.object)));
+    s.watch<D>('Deployment', (ev) => ctx.queue.add(ev.key ?? objectKey(ev.object)));
     s.watch<RS>('ReplicaSet', (ev) => this.onReplicaSet(ev));
     s.watch<Stored<Pod>>('Pod', (ev) => {
       if (ev.type === 'DELETED') this.onPodDeleted(ev.object);
@@ -254,7 +255,8 @@ export class DeploymentController implements Controller {
 
     const template = d.spec!.template;
     const hash = computeHash(template, d.status?.collisionCount);
-    const labels = { ...template.metadata?.labels, [POD_TEMPLATE_HASH_LABEL]: hash };
+    // withKey: the spread with the hash label added, sharing one hidden class across templates.
+    const labels = withKey(template.metadata?.labels ?? {}, POD_TEMPLATE_HASH_LABEL, hash);
     const draft: RS = {
       apiVersion: 'apps/v1',
       kind: 'ReplicaSet',
@@ -273,7 +275,7 @@ export class DeploymentController implements Controller {
     };
     const replicas = newRSNewReplicas(d, [...oldRSs, draft], draft);
     let newRS: RS = { ...draft, spec: { ...draft.spec!, replicas } };
-    newRS = { ...newRS, metadata: { ...newRS.metadata, annotations: newReplicaSetAnnotations(d, newRS, newRevision, false) ?? {} } };
+    newRS = { ...newRS, metadata: withKey(newRS.metadata, 'annotations', newReplicaSetAnnotations(d, newRS, newRevision, false) ?? {}) };
 
     let created: RS;
     let alreadyExists = false;
@@ -662,7 +664,15 @@ export class DeploymentController implements Controller {
     // object as the general spread below, without V8's slow double spread).
     let only = true;
     for (const k in change) if (k !== 'status') only = false;
-    const next = (only && change.status !== undefined && run.d.status !== undefined ? { ...run.d, status: change.status } : { ...run.d, ...change, spec: run.d.spec }) as D;
+    // withEntries for the general case: the double spread adds keys to a copy, V8's slow path (copy.ts).
+    let next: D;
+    if (only && change.status !== undefined && run.d.status !== undefined) {
+      next = { ...run.d, status: change.status };
+    } else {
+      const keys = Object.keys(change);
+      if (!keys.includes('spec')) keys.push('spec');
+      next = withEntries(run.d, keys, keys.map((k) => (k === 'spec' ? run.d.spec : change[k as keyof D])));
+    }
     run.d = this.ctx.store.update(next);
   }
 }
@@ -675,13 +685,13 @@ function isEmptySelector(s: LabelSelector | undefined): boolean {
 
 /** CloneSelectorAndAddLabel. */
 function selectorWithLabel(s: LabelSelector, key: string, value: string): LabelSelector {
-  return { ...s, matchLabels: { ...s.matchLabels, [key]: value } };
+  return { ...s, matchLabels: withKey(s.matchLabels ?? {}, key, value) };
 }
 
 /** SetDeploymentRevision on a copy: the same object when nothing changes. */
 function withRevision(d: D, revision: string): D {
   if (d.metadata.annotations?.[REVISION_ANNOTATION] === revision) return d;
-  return { ...d, metadata: { ...d.metadata, annotations: { ...d.metadata.annotations, [REVISION_ANNOTATION]: revision } } };
+  return { ...d, metadata: withKey(d.metadata, 'annotations', withKey(d.metadata.annotations ?? {}, REVISION_ANNOTATION, revision)) };
 }
 
 /**

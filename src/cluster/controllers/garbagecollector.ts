@@ -43,42 +43,49 @@ export class GarbageCollector implements Controller {
       const before = node?.owners;
       if (node) node.owners = refs;
       else this.nodes.set(uid, nodeOf(o));
-      if (this.link(uid, before, refs).some((r) => !this.ownerExists(o, r))) this.ctx.queue.add(uid);
+      if (this.link(o, uid, before, refs)) this.ctx.queue.add(uid);
       return;
     }
     if (ev.type === 'ADDED') {
       const node = nodeOf(o);
       this.nodes.set(uid, node);
       // A dependent whose owner is already gone (or never existed) is collected.
-      if (this.link(uid, undefined, node.owners).some((r) => !this.ownerExists(o, r))) this.ctx.queue.add(uid);
+      if (this.link(o, uid, undefined, node.owners)) this.ctx.queue.add(uid);
       return;
     }
     // DELETED: forget the object and attempt to delete what it owned.
     const node = this.nodes.get(uid);
     this.nodes.delete(uid);
-    if (node) this.link(uid, node.owners, undefined);
+    if (node) this.link(o, uid, node.owners, undefined);
     const deps = this.dependents.get(uid);
     if (deps) for (const d of deps) this.ctx.queue.add(d);
   }
 
-  /** Move `uid` between owners' dependent sets. Returns the newly added references. */
-  private link(uid: string, before: readonly OwnerReference[] | undefined, after: readonly OwnerReference[] | undefined): OwnerReference[] {
-    for (const r of before ?? []) {
-      if (after?.some((a) => a.uid === r.uid)) continue;
-      const s = this.dependents.get(r.uid);
-      if (!s) continue;
-      s.delete(uid);
-      if (s.size === 0 && !this.nodes.has(r.uid)) this.dependents.delete(r.uid);
+  /**
+   * Move `uid` between owners' dependent sets. True when a newly added reference names an
+   * owner that does not exist (every reference is filed either way).
+   */
+  private link(o: KObject, uid: string, before: readonly OwnerReference[] | undefined, after: readonly OwnerReference[] | undefined): boolean {
+    if (before) {
+      for (const r of before) {
+        if (after && hasUid(after, r.uid)) continue;
+        const s = this.dependents.get(r.uid);
+        if (!s) continue;
+        s.delete(uid);
+        if (s.size === 0 && !this.nodes.has(r.uid)) this.dependents.delete(r.uid);
+      }
     }
-    const added: OwnerReference[] = [];
-    for (const r of after ?? []) {
-      if (before?.some((b) => b.uid === r.uid)) continue;
-      let s = this.dependents.get(r.uid);
-      if (!s) this.dependents.set(r.uid, (s = new Set()));
-      s.add(uid);
-      added.push(r);
+    let dangling = false;
+    if (after) {
+      for (const r of after) {
+        if (before && hasUid(before, r.uid)) continue;
+        let s = this.dependents.get(r.uid);
+        if (!s) this.dependents.set(r.uid, (s = new Set()));
+        s.add(uid);
+        if (!dangling && !this.ownerExists(o, r)) dangling = true;
+      }
     }
-    return added;
+    return dangling;
   }
 
   /** attemptToDeleteItem: delete a dependent with no live owner; drop dangling references otherwise. */
@@ -115,6 +122,11 @@ export class GarbageCollector implements Controller {
     if (isClusterScoped(owner.kind)) return true;
     return !isClusterScoped(dep.kind) && owner.namespace === (dep.metadata.namespace ?? 'default');
   }
+}
+
+function hasUid(refs: readonly OwnerReference[], uid: string): boolean {
+  for (let i = 0; i < refs.length; i++) if (refs[i]!.uid === uid) return true;
+  return false;
 }
 
 function nodeOf(o: KObject): Node {

@@ -63,7 +63,7 @@ export class Kubelet implements Controller {
     ctx.store.watch<Stored<Pod>>('Pod', (ev) => {
       const pod = ev.object;
       if (ev.type === 'DELETED') {
-        const key = objectKey(pod);
+        const key = ev.key ?? objectKey(pod);
         if (this.runtimes.has(key)) ctx.queue.add(key);
         return;
       }
@@ -79,7 +79,7 @@ export class Kubelet implements Controller {
       ) {
         return; // a status write, ours or another controller's
       }
-      const key = objectKey(pod);
+      const key = ev.key ?? objectKey(pod);
       if (!pod.spec?.nodeName && !this.runtimes.has(key)) return;
       ctx.queue.add(key);
     });

@@ -54,7 +54,7 @@ export class NodeLifecycleController implements Controller {
     ctx.store.watch<Stored<Pod>>('Pod', (ev) => {
       const pod = ev.object;
       if (ev.type === 'DELETED') {
-        if (this.evictions.size) this.evictions.delete(objectKey(pod));
+        if (this.evictions.size) this.evictions.delete(ev.key ?? objectKey(pod));
         return;
       }
       const node = pod.spec?.nodeName;

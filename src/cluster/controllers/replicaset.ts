@@ -4,14 +4,15 @@
 import type { ReplicaSet, ReplicaSetCondition, ReplicaSetStatus } from 'kubernetes-types/apps/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { Controller, ControllerContext } from '../controller.js';
-import { matchesMap, matchesSelector } from '../labels.js';
+import { matchesMap, matchesSelector, selectorMatcher } from '../labels.js';
 import { controllerOf, controllerRef, keyOf, objectKey, splitKey, type Stored } from '../object.js';
-import { podsOwnedBy } from '../podindex.js';
+import { POD_OWNER_INDEX, podsOwnedBy } from '../podindex.js';
 import type { WatchEvent } from '../store.js';
 import { claim } from '../workloads/claim.js';
+import { withKey } from '../copy.js';
 import { deepEqual } from '../workloads/equal.js';
 import { Delayed } from '../workloads/delayed.js';
-import { controlledBy, indexByController, indexByNamespace, indexOrphans, inNamespace, orphansIn } from '../workloads/indexes.js';
+import { controlledBy, indexByController, indexByNamespace, indexOrphans, inNamespace, ORPHAN_INDEX, orphansIn } from '../workloads/indexes.js';
 import { isPodActive, isPodAvailable, isPodReady, secondsUntilAvailable } from '../workloads/pods.js';
 import { podFromTemplate } from '../workloads/podtemplate.js';
 import { podsToDelete } from '../workloads/rank.js';
@@ -27,6 +28,7 @@ export class ReplicaSetController implements Controller {
   private ctx!: ControllerContext;
   private delayed!: Delayed;
   private readonly ownerRefs = new WeakMap<object, ReturnType<typeof controllerRef>[]>();
+  private readonly ownerKeys = new WeakMap<object, { namespace: string | undefined; key: string }>();
 
   start(ctx: ControllerContext): void {
     this.ctx = ctx;
@@ -35,7 +37,7 @@ export class ReplicaSetController implements Controller {
     indexByNamespace(s, 'ReplicaSet');
     indexByController(s, 'ReplicaSet');
     indexOrphans(s, 'Pod');
-    s.watch<RS>('ReplicaSet', (ev) => ctx.queue.add(objectKey(ev.object)));
+    s.watch<RS>('ReplicaSet', (ev) => ctx.queue.add(ev.key ?? objectKey(ev.object)));
     s.watch<P>('Pod', (ev) => this.onPod(ev));
   }
 
@@ -67,8 +69,15 @@ export class ReplicaSetController implements Controller {
 
   private enqueueOwner(pod: P, ref: { kind: string; name: string; uid: string }): RS | undefined {
     if (ref.kind !== 'ReplicaSet') return undefined;
-    // The owner lives in the pod's namespace: its store key is also its queue key.
-    const key = keyOf('ReplicaSet', pod.metadata.namespace, ref.name);
+    // The owner lives in the pod's namespace: its store key is also its queue key. Pods of one
+    // ReplicaSet share their reference object: the key is made once (and, being one string,
+    // hashed once by the maps and sets it goes through).
+    let cached = this.ownerKeys.get(ref);
+    if (!cached || cached.namespace !== pod.metadata.namespace) {
+      cached = { namespace: pod.metadata.namespace, key: keyOf('ReplicaSet', pod.metadata.namespace, ref.name) };
+      this.ownerKeys.set(ref, cached);
+    }
+    const key = cached.key;
     const rs = this.ctx.store.getByKey<RS>('ReplicaSet', key);
     if (!rs || rs.metadata.uid !== ref.uid) return undefined;
     this.ctx.queue.add(key);
@@ -93,11 +102,18 @@ export class ReplicaSetController implements Controller {
     const rs = store.get<RS>('ReplicaSet', namespace, name);
     if (!rs) return;
     const selector = rs.spec?.selector;
-    // Active pods this ReplicaSet owns, plus active orphans it may adopt.
+    // Active pods this ReplicaSet owns, plus active orphans it may adopt (read straight from the indexes).
     const candidates: P[] = [];
-    for (const p of podsOwnedBy(store, rs.metadata.uid!)) if (isPodActive(p)) candidates.push(p as P);
-    for (const p of orphansIn<P>(store, 'Pod', rs.metadata.namespace ?? 'default')) if (isPodActive(p)) candidates.push(p);
-    const pods = claim(store, rs, candidates, (p) => matchesSelector(selector, p.metadata.labels));
+    for (const k of store.byIndex('Pod', POD_OWNER_INDEX, rs.metadata.uid!)) {
+      const p = store.getByKey<P>('Pod', k);
+      if (p && isPodActive(p)) candidates.push(p);
+    }
+    for (const k of store.byIndex('Pod', ORPHAN_INDEX, rs.metadata.namespace ?? 'default')) {
+      const p = store.getByKey<P>('Pod', k);
+      if (p && isPodActive(p)) candidates.push(p);
+    }
+    const matches = selectorMatcher(selector);
+    const pods = claim(store, rs, candidates, (p) => matches(p.metadata.labels));
 
     let err: string | undefined;
     if (!rs.metadata.deletionTimestamp) err = this.manageReplicas(pods, rs);
@@ -125,7 +141,10 @@ export class ReplicaSetController implements Controller {
       };
       if (status.conditions) next['conditions'] = status.conditions;
       next['observedGeneration'] = current.metadata.generation;
-      current = store.update<RS>({ ...current, status: next as unknown as ReplicaSetStatus });
+      // withKey for the first status write, which adds the key: a spread adding it would give each
+      // ReplicaSet its own hidden class (copy.ts).
+      const nextStatus = next as unknown as ReplicaSetStatus;
+      current = store.update<RS>('status' in current ? { ...current, status: nextStatus } : withKey(current, 'status', nextStatus));
     }
     // Come back when a ready pod becomes available.
     const replicas = current.spec?.replicas ?? 1;

@@ -46,7 +46,7 @@ export class StatefulSetController implements Controller {
     indexByNamespace(s, 'StatefulSet');
     indexByController(s, 'ControllerRevision');
     indexOrphans(s, 'Pod');
-    s.watch<SS>('StatefulSet', (ev) => ctx.queue.add(objectKey(ev.object)));
+    s.watch<SS>('StatefulSet', (ev) => ctx.queue.add(ev.key ?? objectKey(ev.object)));
     s.watch<P>('Pod', (ev) => this.onPod(ev));
   }
 

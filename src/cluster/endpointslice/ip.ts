@@ -18,8 +18,38 @@ const CANONICAL_V4 = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
 const cache = new Map<string, ParsedIP | undefined>();
 const CACHE_LIMIT = 1 << 20;
 
+/**
+ * True for an IPv4 address in canonical form (four decimal octets 0-255 without leading zeros),
+ * the form pod IPs come in: such text is its own canonical text, no parse or cache needed.
+ */
+export function isCanonicalIPv4(s: string): boolean {
+  const n = s.length;
+  if (n < 7 || n > 15) return false;
+  let octets = 0;
+  let i = 0;
+  while (i < n) {
+    const start = i;
+    let v = 0;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      v = v * 10 + (c - 48);
+      i++;
+    }
+    const digits = i - start;
+    if (digits === 0 || digits > 3 || v > 255 || (digits > 1 && s.charCodeAt(start) === 48)) return false;
+    octets++;
+    if (i === n) break;
+    if (s.charCodeAt(i) !== 46 || octets === 4) return false;
+    i++;
+    if (i === n) return false;
+  }
+  return octets === 4;
+}
+
 /** Parse an IP address; undefined when it is not one. */
 export function parseIP(s: string): ParsedIP | undefined {
+  if (isCanonicalIPv4(s)) return { family: 'IPv4', text: s };
   let r = cache.get(s);
   if (r !== undefined || cache.has(s)) return r;
   r = parse(s);
@@ -44,5 +74,5 @@ function parse(s: string): ParsedIP | undefined {
 
 /** utilnet.IsIPv6String: true only for a valid address of the IPv6 family. */
 export function isIPv6String(s: string | undefined): boolean {
-  return s !== undefined && parseIP(s)?.family === 'IPv6';
+  return s !== undefined && !isCanonicalIPv4(s) && parseIP(s)?.family === 'IPv6';
 }

@@ -1,7 +1,7 @@
 // podToEndpoint: the EndpointSlice endpoint for one Pod, one Service and one address type.
 import type { Node, Pod, PodStatus, Service } from 'kubernetes-types/core/v1.js';
 import { LABEL_TOPOLOGY_ZONE, type AddressType } from './constants.js';
-import { parseIP } from './ip.js';
+import { isCanonicalIPv4, parseIP } from './ip.js';
 import { isPodReady, shouldSetHostname } from './podutil.js';
 import type { SliceEndpoint } from './types.js';
 
@@ -57,7 +57,12 @@ function makeEndpoint(pod: Pod, node: Node | undefined, service: Service, addres
 export function getEndpointAddresses(status: PodStatus | undefined, addressType: AddressType): string[] {
   const out: string[] = [];
   for (const p of status?.podIPs ?? []) {
-    const ip = parseIP(p.ip ?? '');
+    const text = p.ip ?? '';
+    if (isCanonicalIPv4(text)) {
+      if (addressType === 'IPv4') out.push(text);
+      continue;
+    }
+    const ip = parseIP(text);
     // Go's ParseIPSloppy yields nil for junk, which counts as IPv4; we keep the text as given.
     const family = ip?.family ?? 'IPv4';
     if (family === addressType) out.push(ip?.text ?? p.ip ?? '');

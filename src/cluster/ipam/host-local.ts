@@ -21,6 +21,8 @@ interface RangeState {
   size: number;
   /** The gateway's offset (rangeStart is network+1, the gateway too). */
   gateway: number;
+  /** rangeStart as a number, for IPv4 (no BigInt conversion per address). */
+  startV4: number;
   lastReserved?: number;
   /** offset → pod uid */
   used: Map<number, string>;
@@ -56,6 +58,16 @@ export class HostLocalIpam implements PodIpam {
     const uid = podUid(pod);
     const held = state.byPod.get(uid);
     if (held) return { ok: true, ips: held.flatMap((v, i) => (v === undefined ? [] : [addressText(state.ranges[i]!, v)])) };
+    if (state.ranges.length === 1) {
+      // The common single-range node: the loop below without its intermediate lists.
+      const r = state.ranges[0]!;
+      const ip = this.next(r);
+      if (ip === undefined) return { ok: false, reason: `failed to allocate for range 0: no IP addresses available in range set: ${formatRange(r)}` };
+      r.used.set(ip, uid);
+      r.lastReserved = ip;
+      state.byPod.set(uid, [ip]);
+      return { ok: true, ips: [addressText(r, ip)] };
+    }
     const got: number[] = [];
     for (let idx = 0; idx < state.ranges.length; idx++) {
       const r = state.ranges[idx]!;
@@ -184,12 +196,13 @@ function rangeFor(c: Cidr, text: string): RangeState | undefined {
     end,
     size: count > BigInt(MAX_WALK) ? MAX_WALK : Number(count),
     gateway: 0,
+    startV4: c.family === 'IPv4' ? Number(start) : 0,
     used: new Map(),
   };
 }
 
 function addressText(r: RangeState, offset: number): string {
-  if (r.family === 'IPv4') return formatIPv4(Number(r.start) + offset);
+  if (r.family === 'IPv4') return formatIPv4(r.startV4 + offset);
   return formatIp({ family: r.family, value: r.start + BigInt(offset) });
 }
 

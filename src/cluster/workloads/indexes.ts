@@ -2,6 +2,7 @@
 // objects without a controller (orphans, candidates for adoption) by namespace.
 import type { KObject } from '../object.js';
 import type { Store } from '../store.js';
+import { controllerUid } from '../podindex.js';
 
 export const NS_INDEX = 'workloads/namespace';
 export const CONTROLLER_INDEX = 'workloads/controller';
@@ -13,7 +14,7 @@ function once(
   store: Store,
   kind: string,
   name: string,
-  fn: (o: KObject) => readonly string[],
+  fn: (o: KObject) => string | undefined,
   input: (o: KObject) => unknown,
 ): void {
   let s = installed.get(store);
@@ -21,19 +22,21 @@ function once(
   const key = `${kind}/${name}`;
   if (s.has(key)) return;
   s.add(key);
-  store.addIndex(kind, name, fn, input);
+  store.addSingleIndex(kind, name, fn, input);
 }
 
-const byNamespace = (o: KObject) => [o.metadata.namespace ?? 'default'];
-const byController = (o: KObject) => {
-  const ref = o.metadata.ownerReferences?.find((r) => r.controller);
-  return ref ? [ref.uid] : [];
-};
+const byNamespace = (o: KObject) => o.metadata.namespace ?? 'default';
+const byController = controllerUid;
 // What each index reads: a namespace never changes; controller refs only with ownerReferences.
 const noInputs = () => undefined;
 const ownerInputs = (o: KObject) => o.metadata.ownerReferences;
-const orphanByNamespace = (o: KObject) =>
-  o.metadata.ownerReferences?.some((r) => r.controller) ? [] : [o.metadata.namespace ?? 'default'];
+const orphanByNamespace = (o: KObject) => (hasController(o) ? undefined : o.metadata.namespace ?? 'default');
+
+function hasController(o: KObject): boolean {
+  const refs = o.metadata.ownerReferences;
+  if (refs) for (let i = 0; i < refs.length; i++) if (refs[i]!.controller) return true;
+  return false;
+}
 
 export function indexByNamespace(store: Store, kind: string): void {
   once(store, kind, NS_INDEX, byNamespace, noInputs);

@@ -9,7 +9,7 @@ import { findUntoleratedTaint, formatTaint, tolerationsTolerateTaint, toleratesT
 import { podMatchesNode, preferredNodeAffinityScore } from '../../apiserver/node-affinity.js';
 import { podRequests, type PodRequests } from '../../apiserver/resources.js';
 import { F_FILTER_TAINTS, F_HOSTNAME, F_PORTS, F_PREFER_TAINTS, F_UNSCHEDULABLE, F_ZONE, hostPortsOf, type HostPort, type NodeInfo, type SchedulerCache } from './cache.js';
-import { DefaultSpreadScore, defaultSpreadCounts, podSpreadConstraints, SpreadFilter, SpreadScore, systemDefaultConstraints, type DefaultSelectorCache } from './spread.js';
+import { countsForSelector, DefaultSpreadScore, podSpreadConstraints, SpreadFilter, SpreadScore, systemDefaultConstraints, type DefaultSelectorCache } from './spread.js';
 import { InterPodFilter, requiredAffinityTerms, requiredAntiAffinityTerms } from './interpod.js';
 import type { ServiceSelectorIndex } from './services.js';
 import { MAX_NODE_SCORE, resourceScore, WEIGHT } from './scores.js';
@@ -242,7 +242,8 @@ export function runCycle(env: CycleEnv, pod: Pod): CycleResult {
       env.nextStartNodeIndex = (env.nextStartNodeIndex + span.examined) % allCount;
       if (span.found === 1) return { ok: true, node: cache.slots[w.firstFeasible(start)]! };
       const sel = env.defaultSelectors.get(env.store, env.services, pod);
-      const spread = sel ? { counts: defaultSpreadCounts(env, pod, systemDefaultConstraints(sel, pod)) } : undefined;
+      // The system default constraints share one selector: only its counts are read here.
+      const spread = sel ? { counts: countsForSelector(env, pod.metadata?.namespace ?? 'default', sel) } : undefined;
       const chosen = w.select(start, span.examined, span.found, spread, cache.zoneIds, env.rng);
       if (chosen !== undefined) return { ok: true, node: cache.slots[chosen]! };
       // Many nodes hold matching pods: score the same window linearly.

@@ -50,17 +50,26 @@ export class MatchCountIndex {
   private readonly bySignature = new Map<string, MatchCounts>();
   private readonly buckets = new Map<string, Set<MatchCounts>>();
   private generation = -1;
+  /** Bumped by clear(): remembered answers of an older epoch are gone from bySignature. */
+  private epoch = 0;
+  /** The last answer per selector object (pods of one owner share it): no signature text per cycle. */
+  private readonly bySelector = new WeakMap<LabelSelector, { epoch: number; namespace: string; counts: MatchCounts }>();
 
-  /** The counts for a selector in a namespace; `signature` identifies the selector. */
-  get(store: Store, cache: SchedulerCache, namespace: string, selector: LabelSelector, signature: string): MatchCounts {
+  /** The counts for a selector in a namespace; `signature(selector)` identifies the selector. */
+  get(store: Store, cache: SchedulerCache, namespace: string, selector: LabelSelector, signature: (s: LabelSelector) => string): MatchCounts {
     if (this.generation !== cache.topologyGeneration) {
       // Nodes came, went or changed labels: zones of placed pods may have moved.
       this.clear();
       this.generation = cache.topologyGeneration;
     }
-    const sig = `${namespace}\0${signature}`;
+    const hit = this.bySelector.get(selector);
+    if (hit && hit.epoch === this.epoch && hit.namespace === namespace) return hit.counts;
+    const sig = `${namespace}\0${signature(selector)}`;
     let m = this.bySignature.get(sig);
-    if (m) return m;
+    if (m) {
+      this.bySelector.set(selector, { epoch: this.epoch, namespace, counts: m });
+      return m;
+    }
     if (this.bySignature.size >= MAX_TRACKED) this.clear();
     const ml = selector.matchLabels ?? {};
     const first = Object.keys(ml).sort()[0];
@@ -72,6 +81,7 @@ export class MatchCountIndex {
       if (info) counts.add(info.slot, info.node ? info.zone ?? '' : undefined, 1);
     });
     this.bySignature.set(sig, m);
+    this.bySelector.set(selector, { epoch: this.epoch, namespace, counts: m });
     let b = this.buckets.get(bucket);
     if (!b) this.buckets.set(bucket, (b = new Set()));
     b.add(m);
@@ -89,6 +99,7 @@ export class MatchCountIndex {
   }
 
   clear(): void {
+    this.epoch++;
     this.bySignature.clear();
     this.buckets.clear();
   }

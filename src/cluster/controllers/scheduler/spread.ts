@@ -138,7 +138,12 @@ export function selectorSignature(sel: LabelSelector): string {
 }
 
 function countsFor(ctx: SpreadContext, ns: string, c: SpreadConstraint) {
-  return ctx.cache.matchCounts.get(ctx.store, ctx.cache, ns, c.selector, selectorSignature(c.selector));
+  return countsForSelector(ctx, ns, c.selector);
+}
+
+/** The running match counts of one selector in a namespace. */
+export function countsForSelector(ctx: SpreadContext, ns: string, selector: LabelSelector): MatchCounts {
+  return ctx.cache.matchCounts.get(ctx.store, ctx.cache, ns, selector, selectorSignature);
 }
 
 
@@ -207,11 +212,6 @@ export class SpreadFilter {
   }
 }
 
-/** The running match counts the system default constraints score with (their shared selector). */
-export function defaultSpreadCounts(ctx: SpreadContext, pod: Pod, constraints: SpreadConstraint[]): MatchCounts {
-  return countsFor(ctx, pod.metadata?.namespace ?? 'default', constraints[0]!);
-}
-
 let cycleStamp = 0;
 let zoneDomainStamp = new Uint32Array(64);
 let zoneTermBuf = new Float64Array(64);
@@ -259,13 +259,17 @@ export class DefaultSpreadScore {
     for (const slot of hostDirty) hostScratch[slot] = 0;
     hostDirty = [];
     if (hostScratch.length < cols.capacity) hostScratch = new Uint16Array(cols.capacity);
-    for (const [slot, cnt] of tracked.perSlot) {
+    const perSlot = tracked.perSlot;
+    for (const slot of perSlot.keys()) {
+      const cnt = perSlot.get(slot)!;
       if (slot >= hostScratch.length) continue; // a slot the columns do not cover is never scored
       hostScratch[slot] = cnt;
       hostDirty.push(slot);
     }
     this.perSlot = hostScratch;
-    for (const [zone, cnt] of tracked.perZone) {
+    const perZone = tracked.perZone;
+    for (const zone of perZone.keys()) {
+      const cnt = perZone.get(zone)!;
       const z = ctx.cache.zoneIds.get(zone);
       if (z === undefined || zoneDomainStamp[z] !== stamp) continue;
       zoneTerm[z] = cnt * zoneWeight + 4;

@@ -146,7 +146,10 @@ export class WindowIndex {
     // Nodes holding matching pods: out of the tree while the classes are aggregated.
     let n = 0;
     if (counts) {
-      for (const [slot, cnt] of counts.perSlot) {
+      // keys() + get(): destructuring entries allocates a pair per entry on this per-pod path.
+      const perSlot = counts.perSlot;
+      for (const slot of perSlot.keys()) {
+        const cnt = perSlot.get(slot)!;
         const pos = slot < this.posOf.length ? this.posOf[slot]! : -1;
         if (pos < 0 || !this.inWindow(pos, start, end)) continue;
         const leaf = this.size + pos;
@@ -208,16 +211,12 @@ export class WindowIndex {
       }
       const stamp = ++this.stamp;
       let domains = 0;
-      const present = (z: number): void => {
-        if (this.zoneStamp[z] === stamp) return;
-        this.zoneStamp[z] = stamp;
-        this.zoneTerm[z] = 4; // no matching pods: 0 × weight + 4
-        domains++;
-      };
-      for (let c = 0; c < C; c++) if (this.qMembers[c]! > 0) present(this.classZone[c]!);
-      for (let i = 0; i < special; i++) present(cols.zoneId[this.sSlot[i]!]!);
+      for (let c = 0; c < C; c++) if (this.qMembers[c]! > 0) domains += this.present(this.classZone[c]!, stamp);
+      for (let i = 0; i < special; i++) domains += this.present(cols.zoneId[this.sSlot[i]!]!, stamp);
       const zoneWeight = Math.log(domains + 2);
-      for (const [zone, cnt] of counts.perZone) {
+      const perZone = counts.perZone;
+      for (const zone of perZone.keys()) {
+        const cnt = perZone.get(zone)!;
         const z = zoneIds.get(zone);
         if (z !== undefined && this.zoneStamp[z] === stamp) this.zoneTerm[z] = cnt * zoneWeight + 4;
       }
@@ -282,6 +281,14 @@ export class WindowIndex {
     return slot;
   }
 
+  /** Mark a zone present in this query (no matching pods yet: 0 × weight + 4); 1 when newly seen. */
+  private present(z: number, stamp: number): number {
+    if (this.zoneStamp[z] === stamp) return 0;
+    this.zoneStamp[z] = stamp;
+    this.zoneTerm[z] = 4;
+    return 1;
+  }
+
   private rankOf(pos: number, start: number): number {
     return pos >= start ? pos - start : pos + this.len - start;
   }
@@ -295,14 +302,22 @@ export class WindowIndex {
 
   // ---- the k-th tied node in window order -------------------------------------------------
 
+  // The walk's cursor: ties still to skip, and how many tied special positions lie behind it.
+  private curK = 0;
+  private curSp = 0;
+  // tiedCount's answer: tied nodes in the range, and the special cursor past the range.
+  private tcQ = 0;
+  private tcSp = 0;
+
   /** The position of the k-th tied node of the window (tied plain nodes and `tied[0..n)`). */
   private kthTied(start: number, end: number, k: number, tiedSpecial: number): number {
     const len = this.len;
-    const cursor = { k, sp: 0 };
-    const first = this.kthIn(start, Math.min(end, len), cursor, tiedSpecial);
+    this.curK = k;
+    this.curSp = 0;
+    const first = this.kthIn(start, Math.min(end, len), tiedSpecial);
     if (first >= 0) return first;
     if (end > len) {
-      const second = this.kthIn(0, end - len, cursor, tiedSpecial);
+      const second = this.kthIn(0, end - len, tiedSpecial);
       if (second >= 0) return second;
     }
     throw new Error('scheduler window: tie index out of range');
@@ -312,7 +327,7 @@ export class WindowIndex {
    * Walk the tree nodes covering [lo, hi) left to right, skipping whole nodes while the k-th
    * tied node lies beyond them; -1 when it lies beyond the range (cursor then moved past it).
    */
-  private kthIn(lo: number, hi: number, cursor: { k: number; sp: number }, tiedSpecial: number): number {
+  private kthIn(lo: number, hi: number, tiedSpecial: number): number {
     // Left-side nodes come in order; right-side nodes in reverse, so they are kept and replayed.
     const right = this.rightNodes;
     let nRight = 0;
@@ -320,7 +335,7 @@ export class WindowIndex {
     let r = hi + this.size;
     while (l < r) {
       if (l & 1) {
-        const got = this.visit(l++, cursor, tiedSpecial);
+        const got = this.visit(l++, tiedSpecial);
         if (got >= 0) return got;
       }
       if (r & 1) right[nRight++] = --r;
@@ -328,7 +343,7 @@ export class WindowIndex {
       r >>= 1;
     }
     while (nRight > 0) {
-      const got = this.visit(right[--nRight]!, cursor, tiedSpecial);
+      const got = this.visit(right[--nRight]!, tiedSpecial);
       if (got >= 0) return got;
     }
     return -1;
@@ -336,30 +351,31 @@ export class WindowIndex {
 
   private readonly rightNodes = new Int32Array(64);
 
-  /** The tied count of a tree node's range: plain nodes in the tree plus tied special positions. */
-  private tiedCount(node: number, cursor: { sp: number }, tiedSpecial: number): { q: number; sp: number } {
+  /** Sets tcQ (plain nodes in the tree plus tied special positions of a tree node's range) and tcSp. */
+  private tiedCount(node: number, tiedSpecial: number): void {
     const a = this.firstPos(node);
     const b = a + this.width(node);
-    let sp = cursor.sp;
+    let sp = this.curSp;
     while (sp < tiedSpecial && this.tied[sp]! >= a && this.tied[sp]! < b) sp++;
-    return { q: this.tiedIn(node) + (sp - cursor.sp), sp };
+    this.tcQ = this.tiedIn(node) + (sp - this.curSp);
+    this.tcSp = sp;
   }
 
-  private visit(node: number, cursor: { k: number; sp: number }, tiedSpecial: number): number {
-    let t = this.tiedCount(node, cursor, tiedSpecial);
-    if (cursor.k >= t.q) {
-      cursor.k -= t.q;
-      cursor.sp = t.sp;
+  private visit(node: number, tiedSpecial: number): number {
+    this.tiedCount(node, tiedSpecial);
+    if (this.curK >= this.tcQ) {
+      this.curK -= this.tcQ;
+      this.curSp = this.tcSp;
       return -1;
     }
     let n = node;
     while (n < this.size) {
-      t = this.tiedCount(2 * n, cursor, tiedSpecial);
-      if (cursor.k < t.q) {
+      this.tiedCount(2 * n, tiedSpecial);
+      if (this.curK < this.tcQ) {
         n = 2 * n;
       } else {
-        cursor.k -= t.q;
-        cursor.sp = t.sp;
+        this.curK -= this.tcQ;
+        this.curSp = this.tcSp;
         n = 2 * n + 1;
       }
     }
@@ -376,17 +392,13 @@ export class WindowIndex {
     return q;
   }
 
-  /** The first position a tree node covers, and how many positions it covers. */
+  /** The first position a tree node covers, and how many positions it covers (size is a power of two). */
   private firstPos(node: number): number {
-    let n = node;
-    while (n < this.size) n <<= 1;
-    return n - this.size;
+    return (node << (Math.clz32(node) - Math.clz32(this.size))) - this.size;
   }
 
   private width(node: number): number {
-    let w = 1;
-    for (let n = node; n < this.size; n <<= 1) w <<= 1;
-    return w;
+    return 1 << (Math.clz32(node) - Math.clz32(this.size));
   }
 
   // ---- tree maintenance --------------------------------------------------------------------
