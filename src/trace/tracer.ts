@@ -67,16 +67,8 @@ interface State {
   location?: string;
 }
 
-interface Draft {
-  readonly prob: Fraction;
-  readonly outcome: PathOutcome;
-  readonly endpoint?: string;
-  readonly clientIpSeen?: string;
-  readonly crossZone: boolean;
-  readonly zones: readonly string[];
-  readonly reason: string;
-  readonly hops: readonly Hop[];
-}
+/** A path while walking: its probability still an exact fraction. */
+type Draft = Omit<TracePath, 'probability' | 'probabilityExact'> & { readonly prob: Fraction };
 
 export function packetView(d: Datagram | Packet): PacketView {
   const p = 'packet' in d ? d.packet : d;

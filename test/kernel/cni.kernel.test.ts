@@ -18,7 +18,7 @@ import { createFlannel } from '../../src/dataplane/cni/flannel.js';
 import type { CniNode, CniPlugin, CniPod } from '../../src/dataplane/cni/types.js';
 import { applyHostCommand, Network, showRoutes, type HostCommand, type WalkPath } from '../../src/dataplane/routing/index.js';
 import { makePacket } from '../../src/net/packet.js';
-import { kernelSkipReason, run } from './harness.js';
+import { kernelSkipReason, run, teardown } from './harness.js';
 
 const skipReason = kernelSkipReason();
 const inCI = process.env.CI === 'true';
@@ -180,8 +180,7 @@ class CniTwin {
   }
 
   async destroy(): Promise<void> {
-    for (const s of this.servers) s.kill('SIGTERM');
-    for (const k of [...this.created].reverse()) await run('ip', ['netns', 'del', k]);
+    await teardown(this.servers, this.created);
     if (this.onExit) process.removeListener('exit', this.onExit);
   }
 }

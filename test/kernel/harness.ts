@@ -40,6 +40,22 @@ export interface RunResult {
   stderr: string;
 }
 
+/** Stop the agent processes a suite started, then delete its namespaces, newest first (the list is emptied). */
+export async function teardown(children: readonly ChildProcess[], namespaces: string[]): Promise<void> {
+  for (const c of children) {
+    if (c.exitCode === null && c.pid !== undefined) {
+      try {
+        process.kill(c.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+    c.stdin?.end();
+  }
+  for (const ns of [...namespaces].reverse()) await run('ip', ['netns', 'del', ns]);
+  namespaces.length = 0;
+}
+
 /** Run a command to completion (killed after `timeoutMs`); never rejects. */
 export function run(cmd: string, args: readonly string[], input?: string, timeoutMs = 30_000): Promise<RunResult> {
   return new Promise((resolve) => {
@@ -280,18 +296,7 @@ export class KernelLab {
   }
 
   async destroy(): Promise<void> {
-    for (const c of this.children) {
-      if (c.exitCode === null && c.pid !== undefined) {
-        try {
-          process.kill(c.pid, 'SIGTERM');
-        } catch {
-          // already gone
-        }
-      }
-      c.stdin?.end();
-    }
-    for (const ns of [...this.namespaces].reverse()) await run('ip', ['netns', 'del', ns]);
-    this.namespaces.length = 0;
+    await teardown(this.children, this.namespaces);
     if (this.onExit) process.off('exit', this.onExit);
   }
 }

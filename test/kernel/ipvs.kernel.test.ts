@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makePacket, TCP_SYN } from '../../src/net/packet.js';
 import { decide, parseIpvsadm, rrNext, type IpvsConfig, type VirtualService } from '../../src/dataplane/ipvs/index.js';
-import { chiSquare, run } from './harness.js';
+import { chiSquare, run, teardown } from './harness.js';
 
 const AGENT = fileURLToPath(new URL('./agent.mjs', import.meta.url));
 const SCHEDULERS = ['rr', 'sh', 'dh', 'mh'] as const;
@@ -208,18 +208,7 @@ class IpvsLab {
   }
 
   async destroy(): Promise<void> {
-    for (const c of this.servers) {
-      if (c.exitCode === null && c.pid !== undefined) {
-        try {
-          process.kill(c.pid, 'SIGTERM');
-        } catch {
-          // already gone
-        }
-      }
-      c.stdin?.end();
-    }
-    for (const ns of [...this.created].reverse()) await run('ip', ['netns', 'del', ns]);
-    this.created.length = 0;
+    await teardown(this.servers, this.created);
     process.off('exit', this.onExit);
   }
 }
