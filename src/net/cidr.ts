@@ -36,6 +36,11 @@ export function formatCidr(c: Cidr): string {
   return `${formatIp({ family: c.family, value: c.network })}/${c.prefix}`;
 }
 
+/** The /24 (IPv4) or /64 (IPv6) around an address: the subnet assumed for a host whose subnet is not given. */
+export function enclosingSubnet(ip: string): string {
+  return formatCidr(mustParseCidr(`${ip}/${ip.includes(':') ? 64 : 24}`));
+}
+
 /** The mask with `prefix` leading one bits, as a BigInt of the family's width. */
 export function prefixMask(family: IpFamily, prefix: number): bigint {
   const bits = BigInt(FAMILY_BITS[family]);

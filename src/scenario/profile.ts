@@ -9,6 +9,7 @@ import { readKubepathDoc, type Field } from '../manifest/doc-reader.js';
 import { addToIP, cidrsOverlap, cidrSize, contains, hasHostBits, networkOf, parseCIDR, parseIP, type Cidr, type IP } from '../manifest/ip.js';
 import { isQuantity } from '../manifest/quantity.js';
 import { isDNS1123Subdomain, isQualifiedName, isValidLabelValue } from '../manifest/syntax.js';
+import { enclosingSubnet } from '../net/cidr.js';
 import { KUBEPATH_API_VERSION, type CniPlugin, type Cloud, type KubeProxyMode, type NodeSpec, type Profile } from './types.js';
 
 /** Shipped profiles, found from this module's location so it works from src/ and from dist/. */
@@ -572,12 +573,6 @@ function readNodeCommon(e: Field, ctx: NodeContext): NodeCommon {
 }
 
 const CONTROL_PLANE = 'node-role.kubernetes.io/control-plane';
-
-/** The /24 (IPv4) or /64 (IPv6) around an address. */
-export function enclosingSubnet(ip: string): string {
-  const p = parseCIDR(`${ip}/${ip.includes(':') ? 64 : 24}`)!;
-  return `${networkOf(p).toString()}/${p.prefix}`;
-}
 
 function buildNode(name: string, zone: string | undefined, internalIP: string, subnet: string, externalIP: string | undefined, c: NodeCommon, entry: Field): NodeSpec {
   // What the kubelet registers (hostname, os, arch, with the beta aliases it still sets), what the cloud

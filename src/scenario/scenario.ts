@@ -30,7 +30,8 @@ import { loadManifests, objectsFromNode } from '../manifest/load.js';
 import { closest, isDNS1123Subdomain, isQualifiedName, isValidLabelValue } from '../manifest/syntax.js';
 import { validateObjects } from '../manifest/validate.js';
 import { DURATION_HINT, parseDuration } from './duration.js';
-import { defaultProfilePath, enclosingSubnet, readProfileFile, resolveProfilePath } from './profile.js';
+import { defaultProfilePath, readProfileFile, resolveProfilePath } from './profile.js';
+import { enclosingSubnet } from '../net/cidr.js';
 import { parseSelector } from './selector.js';
 import {
   KUBEPATH_API_VERSION,

@@ -4,7 +4,7 @@ import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import type { Store } from '../cluster/store.js';
 import type { Stored } from '../cluster/object.js';
 import type { CniCluster, CniHostPort, CniNode, CniPod } from '../dataplane/cni/types.js';
-import { containsIp } from '../net/cidr.js';
+import { containsIp, enclosingSubnet } from '../net/cidr.js';
 
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 export const INSTANCE_TYPE_LABEL = 'node.kubernetes.io/instance-type';
@@ -57,7 +57,7 @@ export function cniClusterView(store: Store, options: CniViewOptions): CniCluste
     nodes.set(name, {
       name,
       internalIP: ip,
-      subnet: options.subnets.find((s) => containsIp(s, ip)) ?? fallbackSubnet(ip),
+      subnet: options.subnets.find((s) => containsIp(s, ip)) ?? enclosingSubnet(ip),
       podCIDRs: n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : []),
       ...(zone !== undefined ? { zone } : {}),
       ...(instanceType !== undefined ? { instanceType } : {}),
@@ -78,10 +78,4 @@ export function cniClusterView(store: Store, options: CniViewOptions): CniCluste
     nodes,
     podsOn: (node) => podsByNode.get(node) ?? [],
   };
-}
-
-function fallbackSubnet(ip: string): string {
-  if (ip.includes(':')) return `${ip}/128`;
-  const o = ip.split('.');
-  return `${o[0]}.${o[1]}.${o[2]}.0/24`;
 }

@@ -82,10 +82,6 @@ export class Hosts {
     return this.cache.size;
   }
 
-  get cluster(): CniCluster {
-    return this.o.cluster;
-  }
-
   host(name: string): Host | undefined {
     const hit = this.cache.get(name);
     if (hit) {

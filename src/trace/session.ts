@@ -11,7 +11,7 @@ import { ClusterKubeProxy } from '../dataplane/kubeproxy/cluster.js';
 import { buildPolicyIndex, type PolicyIndex } from '../policy/index.js';
 import { makePacket, type L4Protocol } from '../net/packet.js';
 import { cniClusterView } from './cni-view.js';
-import { fabricNics, Hosts, nodeNs } from './hosts.js';
+import { fabricNics, Hosts } from './hosts.js';
 import { mergePaths, Tracer, type Start } from './tracer.js';
 import type { TracePath } from './types.js';
 import { routeOutput } from '../dataplane/routing/index.js';
@@ -150,4 +150,3 @@ export class TraceSession {
   }
 }
 
-export { nodeNs };

@@ -11,7 +11,7 @@ import { evaluateWithIpvs, type PathStep } from '../dataplane/ipvs/index.js';
 import { decapsulate, outerPacket, routeInput, routeOutput, type Datagram, type L2Result, type RouteBranch, type RouteOutcome } from '../dataplane/routing/index.js';
 import type { PolicyIndex, Verdict as PolicyVerdict } from '../policy/index.js';
 import type { Packet } from '../net/packet.js';
-import { branchOf, nodeNs, type Host, type Hosts } from './hosts.js';
+import { branchOf, type Host, type Hosts } from './hosts.js';
 import type { Topology } from '../topology/graph.js';
 import type { Hop, PacketView, PathOutcome, Stage, TracePath } from './types.js';
 
@@ -519,4 +519,3 @@ export function mergePaths(paths: readonly TracePath[]): TracePath[] {
 }
 
 
-export { nodeNs };

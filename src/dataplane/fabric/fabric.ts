@@ -2,6 +2,8 @@
 // subnet gateway. It answers one question for the tracer: a frame or packet leaves host X's NIC
 // towards an address — where does it arrive? Plain data: hosts, NICs, owned addresses, routes.
 import { containsIp, mustParseCidr, nthAddress, cidrSize } from '../../net/cidr.js';
+import { parseAddr, parsePrefix } from '../routing/addr.js';
+import { PrefixTrie4, PrefixTrie6 } from '../routing/trie.js';
 
 export type Cloud = 'none' | 'aws' | 'alibaba';
 
@@ -48,26 +50,47 @@ export interface FabricOptions {
   readonly vpcCIDRs: readonly string[];
 }
 
+/** Prefixes of both families, longest match first (the routing layer's tries); the first value set for a prefix stays. */
+class PrefixTable<T> {
+  private readonly v4 = new PrefixTrie4<T>();
+  private readonly v6 = new PrefixTrie6<T>();
+
+  add(cidr: string, value: T): void {
+    const p = parsePrefix(cidr);
+    if (!p) throw new Error(`invalid CIDR ${JSON.stringify(cidr)}`);
+    if (p.family === 4) {
+      if (this.v4.get(p.net as number, p.len) === undefined) this.v4.set(p.net as number, p.len, value);
+    } else if (this.v6.get(p.net as bigint, p.len) === undefined) this.v6.set(p.net as bigint, p.len, value);
+  }
+
+  lookup(address: string): T | undefined {
+    const a = parseAddr(address);
+    if (!a) return undefined;
+    return a.family === 4 ? this.v4.lookup(a.n as number) : this.v6.lookup(a.n as bigint);
+  }
+}
+
 export class Fabric {
   private readonly owners = new Map<string, FabricNic>();
-  private readonly nics: FabricNic[] = [];
-  private readonly routes: FabricRoute[] = [];
+  /** NICs by `owner device`. */
+  private readonly nics = new Map<string, FabricNic>();
+  private readonly routes = new PrefixTable<FabricRoute>();
+  /** The VPC CIDRs and every NIC's subnet: addresses inside never go to the Internet. */
+  private readonly inside = new PrefixTable<string>();
+  private readonly subnets = new PrefixTable<string>();
 
-  constructor(readonly options: FabricOptions) {}
+  constructor(readonly options: FabricOptions) {
+    for (const c of options.vpcCIDRs) this.inside.add(c, c);
+  }
 
   addNic(nic: FabricNic): void {
-    this.nics.push(nic);
+    this.nics.set(`${nic.owner} ${nic.device}`, nic);
+    this.subnets.add(nic.subnet, nic.subnet);
     for (const a of nic.addresses) this.owners.set(a, nic);
   }
 
   addRoute(route: FabricRoute): void {
-    this.routes.push(route);
-    // Longest prefix first, as a route table matches.
-    this.routes.sort((a, b) => mustParseCidr(b.destination).prefix - mustParseCidr(a.destination).prefix);
-  }
-
-  get vpcRoutes(): readonly FabricRoute[] {
-    return this.routes;
+    this.routes.add(route.destination, route);
   }
 
   /** The NIC holding `address`, if any. */
@@ -77,12 +100,12 @@ export class Fabric {
 
   /** The NIC `device` of `owner` (`node/NAME` or `pod/NS/NAME`). */
   nicOf(owner: string, device: string): FabricNic | undefined {
-    return this.nics.find((n) => n.owner === owner && n.device === device);
+    return this.nics.get(`${owner} ${device}`);
   }
 
   /** The primary NIC (eth0) of a node. */
   primaryNic(node: string): FabricNic | undefined {
-    return this.nics.find((n) => n.node === node && n.device === 'eth0' && n.owner === `node/${node}`);
+    return this.nicOf(`node/${node}`, 'eth0');
   }
 
   gateway(subnet: string): string {
@@ -119,14 +142,14 @@ export class Fabric {
     const holder = this.owners.get(dst);
     // The local route (VPC CIDR / node subnets) wins over custom routes only for addresses a NIC holds.
     if (holder) return { kind: 'nic', nic: holder, via: 'router', note: `${cloudName}: ${dst} is held by ${holder.owner} ${holder.device}` };
-    for (const r of this.routes) {
-      if (!containsIp(r.destination, dst)) continue;
+    const r = this.routes.lookup(dst);
+    if (r) {
       const nic = this.primaryNic(r.node);
       if (!nic) return { kind: 'dropped', note: `${cloudName}: route ${r.destination} → ${r.node}, but that instance is gone` };
       return { kind: 'nic', nic, via: 'vpc-route', route: r, note: `${cloudName}: route entry ${r.destination} → ${r.node}` };
     }
-    if (this.options.vpcCIDRs.some((c) => containsIp(c, dst))) return { kind: 'dropped', note: `${cloudName}: no ENI in the VPC holds ${dst}` };
-    if (this.nics.some((n) => containsIp(n.subnet, dst))) return { kind: 'dropped', note: `${cloudName}: no host on ${dst}'s subnet holds it` };
+    if (this.inside.lookup(dst) !== undefined) return { kind: 'dropped', note: `${cloudName}: no ENI in the VPC holds ${dst}` };
+    if (this.subnets.lookup(dst) !== undefined) return { kind: 'dropped', note: `${cloudName}: no host on ${dst}'s subnet holds it` };
     return { kind: 'internet', note: `${cloudName}: ${dst} is outside the network, sent towards the Internet` };
   }
 }
