@@ -6,7 +6,10 @@
 //   npx tsx bench/kubeproxy.ts [--services N] [--endpoints N] [--packets N] [--seconds S] [--workers N]
 //
 // A "trace" is one full evaluation of a packet: every hook in kernel order, every endpoint branch with
-// its exact probability and rule-by-rule trace (15 paths for a 15-endpoint Service).
+// its exact probability and rule-by-rule trace (15 paths for a 15-endpoint Service). The fast path
+// stores whole evaluations by the packet bits the rules decided on (flow-cache.ts); the figures are
+// measured on packets none of which was evaluated before (other pods, other ports), after one
+// warm-up pass over the Services, and also with the cache off ("cold": every packet walked in full).
 // The million-packet check runs on a 300-Service rendering with every variant (NodePort, externalIP,
 // LoadBalancer, Local policies, affinity, no endpoints, UDP), split over worker processes: the linear
 // walk over 10,000 Services is too slow for a million packets. A sample also runs on the full ruleset.
@@ -201,7 +204,7 @@ function sameOutcomes(a: readonly Outcome[], b: readonly Outcome[]): boolean {
 }
 
 /** Fast path and linear walk on `count` random packets, committing the same path in both; returns mismatches. */
-export function equivalence(ruleset: Ruleset, specs: readonly BenchServiceSpec[], count: number, seed: number): number {
+export function equivalence(ruleset: Ruleset, specs: readonly BenchServiceSpec[], count: number, seed: number): { mismatches: number; hits: number } {
   const fast = new Netfilter(ruleset, { node: NETWORK });
   const linear = new Netfilter(ruleset, { node: NETWORK, mode: 'linear' });
   const r = rng(seed ^ 0x9e3779b9);
@@ -221,7 +224,7 @@ export function equivalence(ruleset: Ruleset, specs: readonly BenchServiceSpec[]
     }
     done += batch;
   }
-  return mismatches;
+  return { mismatches, hits: fast.flows?.hits ?? 0 };
 }
 
 function rate(nf: Netfilter, packets: readonly Packet[], seconds: number, minTraces = 1) {
@@ -260,13 +263,13 @@ function midRuleset() {
   return { ruleset: nodeRuleset(result.payload, 'iptables'), specs: objs.specs };
 }
 
-function inWorker(count: number, seed: number): Promise<number> {
+function inWorker(count: number, seed: number): Promise<{ mismatches: number; hits: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--worker', String(count), String(seed)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(Number(out.trim().split('\n').pop())) : reject(new Error(`worker exited with ${code}`))));
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`worker exited with ${code}`))));
   });
 }
 
@@ -307,32 +310,43 @@ export async function benchKubeProxy(o: KubeProxyBenchOptions = {}): Promise<Rec
   const ruleset = nodeRuleset(result.payload, 'iptables');
   const parseMs = performance.now() - t0;
 
-  // pod -> ClusterIP: a pod on cni0, a Service's ClusterIP and port, a TCP SYN; Services in a scattered order.
+  // pod -> ClusterIP: a pod on cni0, a Service's ClusterIP and port, a TCP SYN. The warm-up visits every
+  // Service once (scattered order); the measured packets come from other pods and ports, at random.
+  const r = rng(2024);
+  const podPacket = (src: number, s: BenchServiceSpec, sport: number) => makePacket({ src: ip4(POD_BASE + src), dst: s.clusterIP, proto: s.proto, sport, dport: s.port, inInterface: 'cni0' });
+  const warmup: Packet[] = [];
+  for (let i = 0; i < objs.specs.length; i++) warmup.push(podPacket(200_000 + i, objs.specs[(i * 7919) % objs.specs.length]!, 10_000 + i));
   const packets: Packet[] = [];
-  for (let i = 0; i < 20_000; i++) {
-    const s = objs.specs[(i * 7919) % objs.specs.length]!;
-    packets.push(makePacket({ src: ip4(POD_BASE + 200_000 + i), dst: s.clusterIP, proto: s.proto, sport: 10_000 + (i % 50_000), dport: s.port, inInterface: 'cni0' }));
-  }
+  for (let i = 0; i < 100_000; i++) packets.push(podPacket(200_000 + objs.specs.length + Math.floor(r() * 50_000), objs.specs[Math.floor(r() * objs.specs.length)]!, 1024 + Math.floor(r() * 64_000)));
   const fast = new Netfilter(ruleset, { node: NETWORK });
+  const cold = new Netfilter(ruleset, { node: NETWORK, flowCache: false });
   const linear = new Netfilter(ruleset, { node: NETWORK, mode: 'linear' });
   t0 = performance.now();
-  for (const p of packets) fast.evaluate(p, { from: 'interface' }); // compiles chains lazily, warms the JIT
+  for (const p of warmup) fast.evaluate(p, { from: 'interface' }); // compiles chains lazily, warms the JIT, stores one evaluation per class
   const warmMs = performance.now() - t0;
+  for (const p of warmup) cold.evaluate(p, { from: 'interface' });
+  const flows = fast.flows!;
+  const [hits0, misses0] = [flows.hits, flows.misses];
   const f = rate(fast, packets, seconds);
+  const hitRate = (flows.hits - hits0) / (flows.hits - hits0 + flows.misses - misses0);
+  const c = rate(cold, packets, seconds);
   rate(linear, packets, 0.5, 5);
   const l = rate(linear, packets, seconds, 30);
-  log(`fast path ${f.cpu.toFixed(0)} traces/s (${f.outcomes.toFixed(1)} paths each), linear walk ${l.cpu.toFixed(0)} traces/s`);
+  log(`fast path ${f.cpu.toFixed(0)} traces/s (${f.outcomes.toFixed(1)} paths each; ${(hitRate * 100).toFixed(1)} % from ${flows.size} stored evaluations), cold ${c.cpu.toFixed(0)} traces/s, linear walk ${l.cpu.toFixed(0)} traces/s`);
   const fs = sampledRate(fast, packets, seconds);
+  const cs = sampledRate(cold, packets, seconds);
   const ls = sampledRate(linear, packets, seconds, 30);
-  log(`one path per packet (sampled as the kernel draws): fast ${fs.cpu.toFixed(0)} packets/s, linear ${ls.cpu.toFixed(0)} packets/s`);
+  log(`one path per packet (sampled as the kernel draws): fast ${fs.cpu.toFixed(0)} packets/s, cold ${cs.cpu.toFixed(0)}, linear ${ls.cpu.toFixed(0)} packets/s`);
 
   t0 = performance.now();
   const shares = Array.from({ length: workers }, (_, i) => Math.floor(packetsToCheck / workers) + (i < packetsToCheck % workers ? 1 : 0));
-  const midMismatches = (await Promise.all(shares.map((n, i) => inWorker(n, 1_000 + i * 7_919_000)))).reduce((a, b) => a + b, 0);
+  const checks = await Promise.all(shares.map((n, i) => inWorker(n, 1_000 + i * 7_919_000)));
+  const midMismatches = checks.reduce((a, b) => a + b.mismatches, 0);
+  const midHits = checks.reduce((a, b) => a + b.hits, 0);
   const checkSeconds = (performance.now() - t0) / 1000;
   const fullSample = Math.min(300, packetsToCheck);
-  const fullMismatches = equivalence(ruleset, objs.specs, fullSample, 7);
-  log(`fast == linear: ${midMismatches} mismatches on ${packetsToCheck} packets (${MID.services}-Service rendering, every variant), ${fullMismatches} on ${fullSample} (full rendering)`);
+  const fullMismatches = equivalence(ruleset, objs.specs, fullSample, 7).mismatches;
+  log(`fast == linear: ${midMismatches} mismatches on ${packetsToCheck} packets (${MID.services}-Service rendering, every variant; ${midHits} answered from stored evaluations), ${fullMismatches} on ${fullSample} (full rendering)`);
 
   return {
     services,
@@ -346,12 +360,18 @@ export async function benchKubeProxy(o: KubeProxyBenchOptions = {}): Promise<Rec
     firstPassMs: warmMs,
     tracesPerSec: f.cpu,
     pathsPerSec: f.cpu * f.outcomes,
+    flowCacheHitRate: hitRate,
+    storedEvaluations: flows.size,
+    coldTracesPerSec: c.cpu,
     linearTracesPerSec: l.cpu,
     speedup: f.cpu / l.cpu,
+    coldSpeedup: c.cpu / l.cpu,
     sampledPacketsPerSec: fs.cpu,
+    coldSampledPacketsPerSec: cs.cpu,
     linearSampledPacketsPerSec: ls.cpu,
     sampledSpeedup: fs.cpu / ls.cpu,
     checkedPackets: packetsToCheck,
+    checkedFromStore: midHits,
     mismatches: midMismatches,
     checkSeconds,
     fullRulesetSample: fullSample,
@@ -369,7 +389,7 @@ if (process.argv[1] && fileURLToPath(new URL(`file://${process.argv[1]}`)) === s
   const workerAt = process.argv.indexOf('--worker');
   if (workerAt >= 0) {
     const { ruleset, specs } = midRuleset();
-    console.log(equivalence(ruleset, specs, Number(process.argv[workerAt + 1]), Number(process.argv[workerAt + 2])));
+    console.log(JSON.stringify(equivalence(ruleset, specs, Number(process.argv[workerAt + 1]), Number(process.argv[workerAt + 2]))));
   } else {
     const figures = await benchKubeProxy({
       ...(arg('services') !== undefined ? { services: arg('services')! } : {}),

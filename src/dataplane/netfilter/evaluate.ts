@@ -36,8 +36,9 @@ import { buildChainIndex, compileRule, type ChainIndex, type CompiledRule } from
 import { Conntrack, type ConntrackEntry } from './conntrack.js';
 import { IpsetStore } from './ipset.js';
 import { ctStateBits, ruleMatches, type MatchEnv } from './match-ref.js';
-import { F_CT, freezeCt, IMPURE, memoHit, ruleReads, type MemoEntry, type StepDef } from './memo.js';
-import { type Chain, type Hook, type RecentMatch, type Rule, type Ruleset, type StatisticMatch, type TableName, type TargetData } from './model.js';
+import { FlowCache, FlowRecord, type FlowEntry, type FlowStart } from './flow-cache.js';
+import { F_CT, freezeCt, IMPURE, memoHit, ruleFlowReads, ruleReads, ruleSource, srcBitsDeciding, type MemoEntry, type StepDef } from './memo.js';
+import { type AddressSpec, type Chain, type Hook, type RecentMatch, type Rule, type Ruleset, type StatisticMatch, type TableName, type TargetData } from './model.js';
 import { NodeModel, type NodeNetwork, type RouteResult } from './node.js';
 import { canonicalRuleText } from './print.js';
 import { complement, kernelProbability, mul, ONE, type Fraction } from './probability.js';
@@ -52,6 +53,11 @@ export interface NetfilterOptions {
   readonly probability?: 'as-written' | 'kernel';
   /** Refuse to enumerate more outcomes than this (default 100,000). */
   readonly maxOutcomes?: number;
+  /**
+   * Reuse whole evaluations for packets that differ only in bits no rule decided on (flow-cache.ts;
+   * fast mode, default on). Off when `node.route` is a callback: its reads are not known.
+   */
+  readonly flowCache?: boolean;
 }
 
 export interface Injection {
@@ -292,6 +298,8 @@ class Segment {
 type StepNode = Step | Segment;
 interface ChoiceNode {
   readonly choice: Choice;
+  /** The probability the walk drew against (as a float). */
+  readonly pv: number;
   readonly prev: ChoiceNode | undefined;
 }
 
@@ -303,6 +311,10 @@ class CRule {
     readonly fn: CompiledRule | undefined,
     /** Packet fields the conditions read (memo.ts), or IMPURE. */
     readonly reads: number,
+    /** The same for the evaluation cache (random statistic matches are pure there). */
+    readonly flowReads: number,
+    /** The `-s` condition (its decided bits are counted per packet). */
+    readonly src: AddressSpec | undefined,
     readonly code: number,
     readonly data: TargetData | undefined,
     readonly jump: CChain | undefined,
@@ -319,6 +331,7 @@ class CRule {
 // holding it (a tracer builds one evaluator per node, over rulesets that share kube-proxy's chains).
 const COMPILED_RULES = new WeakMap<Rule, CompiledRule>();
 const RULE_READS = new WeakMap<Rule, number>();
+const RULE_FLOW_READS = new WeakMap<Rule, number>();
 const CHAIN_INDEXES = new WeakMap<Chain, ChainIndex | null>();
 const SET_REFERENCES = new WeakMap<Chain, readonly { name: string; line: number }[]>();
 
@@ -339,6 +352,12 @@ function compiledRule(rule: Rule): CompiledRule {
 function readsOf(rule: Rule): number {
   let r = RULE_READS.get(rule);
   if (r === undefined) RULE_READS.set(rule, (r = ruleReads(rule)));
+  return r;
+}
+
+function flowReadsOf(rule: Rule): number {
+  let r = RULE_FLOW_READS.get(rule);
+  if (r === undefined) RULE_FLOW_READS.set(rule, (r = ruleFlowReads(rule)));
   return r;
 }
 
@@ -406,7 +425,8 @@ class OutcomeImpl implements Outcome {
     private readonly choiceNodes: ChoiceNode | undefined,
     readonly probabilityValue: number,
     readonly verdict: Verdict,
-    private readonly last: Packet,
+    /** The packet as it leaves, without its conntrack view. */
+    readonly last: Packet,
     private readonly steps: StepNode | undefined,
     readonly sourcePortMayVary: boolean,
     readonly logs: readonly string[],
@@ -458,6 +478,182 @@ class OutcomeImpl implements Outcome {
     }
     return this.exact;
   }
+  private drawn: { readonly taken: readonly boolean[]; readonly pv: readonly number[] } | undefined;
+  /** The decision at each choice, in order, and the probability the walk drew it against. */
+  get decisions(): { readonly taken: readonly boolean[]; readonly pv: readonly number[] } {
+    if (!this.drawn) {
+      const taken: boolean[] = [];
+      const pv: number[] = [];
+      for (let n = this.choiceNodes; n; n = n.prev) {
+        taken.push(n.choice.taken);
+        pv.push(n.pv);
+      }
+      this.drawn = { taken: taken.reverse(), pv: pv.reverse() };
+    }
+    return this.drawn;
+  }
+}
+
+/**
+ * An outcome of a stored evaluation (flow-cache.ts) for another packet of the same key: the stored
+ * path with the packet's own source address and port wherever the path still carries the
+ * recorded packet's. Built lazily: a caller that reads only verdicts and probabilities pays for nothing else.
+ */
+class FlowOutcome implements Outcome {
+  /** What was built on first read (one field, so that an outcome nobody reads stays small). */
+  private built: { withCt?: Packet; flat?: readonly TraceStep[]; fx?: Effects; packets?: Map<Packet, Packet> } | undefined;
+  constructor(
+    private readonly t: OutcomeImpl,
+    /** The packet the path was recorded for, and the packet asked about now. */
+    private readonly p0: Packet,
+    private readonly q: Packet,
+    private readonly now: number,
+  ) {}
+  get probability(): Fraction {
+    return this.t.probability;
+  }
+  get probabilityValue(): number {
+    return this.t.probabilityValue;
+  }
+  get choices(): readonly Choice[] {
+    return this.t.choices;
+  }
+  get verdict(): Verdict {
+    return this.t.verdict;
+  }
+  get delivery(): 'local' | 'forward' | 'output' | undefined {
+    return this.t.delivery;
+  }
+  get outInterface(): string | undefined {
+    return this.t.outInterface;
+  }
+  get route(): RouteResult | undefined {
+    return this.t.route;
+  }
+  get rejectWith(): string | undefined {
+    return this.t.rejectWith;
+  }
+  get sourcePortMayVary(): boolean {
+    return this.t.sourcePortMayVary;
+  }
+  get logs(): readonly string[] {
+    return this.t.logs;
+  }
+  get interceptedAt(): 'INPUT' | 'OUTPUT' | undefined {
+    return this.t.interceptedAt;
+  }
+  get effects(): Effects {
+    const b = (this.built ??= {});
+    if (!b.fx) {
+      const ct = this.t.effects.ct;
+      b.fx = { recent: undefined, nth: undefined, ct: ct && this.mapCt(ct), now: this.now };
+    }
+    return b.fx;
+  }
+  get packet(): Packet {
+    const b = (this.built ??= {});
+    if (!b.withCt) {
+      const ct = this.effects.ct;
+      if (ct) {
+        const q = copyPacket(this.map(this.t.last));
+        q.ct = packetConntrack(ct);
+        b.withCt = q;
+      } else b.withCt = this.map(this.t.last);
+    }
+    return b.withCt;
+  }
+  get trace(): readonly TraceStep[] {
+    const b = (this.built ??= {});
+    if (!b.flat) b.flat = this.t.trace.map((s) => new CarriedStep(s, this.map(s.packet), this.map(s.input)));
+    return b.flat;
+  }
+
+  /** A packet of the recorded path, carrying this packet's source (until source NAT replaced it) and port. */
+  private map(t: Packet): Packet {
+    const packets = ((this.built ??= {}).packets ??= new Map());
+    const known = packets.get(t);
+    if (known) return known;
+    const c = copyPacket(t);
+    if (t.srcN === this.p0.srcN) {
+      c.src = this.q.src;
+      c.srcN = this.q.srcN;
+    }
+    if (t.sport === this.p0.sport) c.sport = this.q.sport;
+    c.zone = this.q.zone;
+    c.l7 = this.q.l7;
+    packets.set(t, c);
+    return c;
+  }
+
+  private mapCt(ct: WalkCt): WalkCt {
+    const { p0, q } = this;
+    const o = ct.original;
+    const r = ct.reply;
+    const original = tuple(o.proto, o.src === p0.src ? q.src : o.src, o.sport === p0.sport ? q.sport : o.sport, o.dst, o.dport);
+    const reply = tuple(r.proto, r.src, r.sport, r.dst === p0.src ? q.src : r.dst, r.dport === p0.sport ? q.sport : r.dport);
+    // Source NAT to the address this packet already has changes nothing: no SNAT status (nf_nat_setup_info).
+    const snat = ct.snat && reply.dst !== q.src;
+    return walkCt(ct.untracked, ct.state, ct.direction, original, reply, snat, ct.dnat, ct.seenReply, ct.assured, ct.confirmed, ct.mark, ct.isNew, undefined);
+  }
+}
+
+/** A step of a stored path, with the packets re-addressed for the packet asked about. */
+class CarriedStep implements TraceStep {
+  constructor(
+    private readonly s: TraceStep,
+    readonly packet: Packet,
+    readonly input: Packet,
+  ) {}
+  get hook(): Hook {
+    return this.s.hook;
+  }
+  get table(): TableName {
+    return this.s.table;
+  }
+  get chain(): string {
+    return this.s.chain;
+  }
+  get kind(): 'rule' | 'policy' {
+    return this.s.kind;
+  }
+  get index(): number {
+    return this.s.index;
+  }
+  get rule(): Rule | undefined {
+    return this.s.rule;
+  }
+  get text(): string {
+    return this.s.text;
+  }
+  get verdict(): string {
+    return this.s.verdict;
+  }
+  toJSON(): object {
+    return { hook: this.hook, table: this.table, chain: this.chain, kind: this.kind, index: this.index, text: this.text, verdict: this.verdict };
+  }
+}
+
+/** A stored evaluation's choices as a tree: a leaf is the index of an outcome. */
+type DrawTree = number | { readonly pv: number; readonly fired: DrawTree; readonly not: DrawTree };
+const DRAW_TREES = new WeakMap<FlowEntry<OutcomeImpl>, DrawTree>();
+
+/** One path of a stored evaluation, drawn as the walk draws: one uniform number per choice on the way. */
+function drawPath(stored: FlowEntry<OutcomeImpl>, random: () => number): OutcomeImpl {
+  let tree = DRAW_TREES.get(stored);
+  if (tree === undefined) DRAW_TREES.set(stored, (tree = drawTree(stored.outcomes, 0, stored.outcomes.length, 0)));
+  while (typeof tree !== 'number') tree = random() < tree.pv ? tree.fired : tree.not;
+  return stored.outcomes[tree]!;
+}
+
+/** The tree of outcomes lo..hi-1, which share their first d decisions (depth first order keeps them contiguous). */
+function drawTree(outcomes: readonly OutcomeImpl[], lo: number, hi: number, d: number): DrawTree {
+  const first = outcomes[lo]!.decisions;
+  if (d >= first.taken.length) return lo;
+  let split = lo;
+  while (split < hi && outcomes[split]!.decisions.taken[d]) split++;
+  for (let i = split; i < hi; i++) if (outcomes[i]!.decisions.taken[d]) split = lo;
+  if (split === lo || split === hi) throw new Error('stored evaluation is not in depth-first order');
+  return { pv: first.pv[d]!, fired: drawTree(outcomes, lo, split, d + 1), not: drawTree(outcomes, split, hi, d + 1) };
 }
 
 const NO_LOGS: readonly string[] = [];
@@ -485,6 +681,7 @@ interface Snapshot {
   readonly recent: Map<string, Map<string, RecentEntry>> | undefined;
   readonly nth: Map<StatisticMatch, number> | undefined;
   readonly mayVary: boolean;
+  readonly srcWritten: boolean;
   readonly stepCount: number;
   // The table traversal in progress, positioned at the branching rule.
   readonly hook: number;
@@ -529,7 +726,13 @@ class Walk implements MatchEnv {
   rejectWith = '';
   // Memo bookkeeping of the current table traversal (fast mode).
   reads = 0;
+  /** Leading bits of the source the traversal's `-s` conditions decided on. */
+  srcBits = 0;
   pure = false;
+  /** What the evaluation read, for the evaluation cache (shared by the evaluation's walks). */
+  rec: FlowRecord | undefined = undefined;
+  /** Source NAT rewrote the source on this path: later reads of it are not reads of the packet's. */
+  srcWritten = false;
   lookups: (ChainIndex | readonly number[])[] | undefined = undefined;
   // The traversal in progress (kept current at branching rules, for snapshots).
   tHook = 0;
@@ -592,7 +795,7 @@ class Walk implements MatchEnv {
       this.pending.push({ snap, forced: [...this.ruleTaken, false] });
     }
     this.ruleTaken.push(fired);
-    this.choices = { choice: { rule: this.currentRule!, taken: fired, p }, prev: this.choices };
+    this.choices = { choice: { rule: this.currentRule!, taken: fired, p }, pv, prev: this.choices };
     this.probabilityValue *= fired ? pv : 1 - pv;
     return fired;
   }
@@ -628,6 +831,8 @@ export class Netfilter {
   private readonly base: (CChain | undefined)[][];
   /** Cached pure traversals per [hook][table], most recent first. */
   private readonly memo: MemoEntry[][][] = HOOKS.map(() => [[], [], [], [], []]);
+  /** Stored whole evaluations (flow-cache.ts), or undefined when off. */
+  readonly flows: FlowCache<OutcomeImpl> | undefined;
 
   constructor(
     readonly ruleset: Ruleset,
@@ -639,6 +844,7 @@ export class Netfilter {
     this.kernelProbabilities = options.probability === 'kernel';
     this.maxOutcomes = options.maxOutcomes ?? 100_000;
     this.family = ruleset.family;
+    this.flows = this.fast && options.flowCache !== false && !options.node.route ? new FlowCache() : undefined;
     const problems: Diagnostic[] = [];
     for (const table of ruleset.tables.values()) {
       for (const chain of table.chains.values()) {
@@ -697,17 +903,64 @@ export class Netfilter {
 
   /** Every outcome of sending `packet`, with exact probabilities summing to 1. */
   evaluate(packet: Packet, injection: Injection): Evaluation {
+    const start = this.flowStart(packet, injection);
+    if (start === undefined) return { outcomes: this.enumerate(packet, injection, undefined) };
     const now = injection.now ?? this.now;
-    const outcomes: Outcome[] = [];
+    const stored = this.flows!.lookup(packet, start);
+    if (stored !== undefined && this.stillHolds(stored, packet)) {
+      const outcomes: Outcome[] = [];
+      for (const t of stored.outcomes) outcomes.push(new FlowOutcome(t, stored.packet, packet, now));
+      return { outcomes };
+    }
+    return { outcomes: this.record(packet, injection, start).outcomes };
+  }
+
+  /** Every outcome, depth first (the alternatives of the latest choices first, so outcomes follow rule order). */
+  private enumerate(packet: Packet, injection: Injection, rec: FlowRecord | undefined): OutcomeImpl[] {
+    const now = injection.now ?? this.now;
+    const outcomes: OutcomeImpl[] = [];
     const pending: Alternative[] = [];
-    outcomes.push(this.run(this.firstWalk(packet, injection, pending)));
-    // Depth first: the alternatives of the latest choices first, so outcomes follow rule order.
+    const first = this.firstWalk(packet, injection, pending);
+    first.rec = rec;
+    outcomes.push(this.run(first));
     while (pending.length) {
       const alt = pending.pop()!;
-      outcomes.push(this.run(this.resumeWalk(alt, now, pending, injection)));
+      outcomes.push(this.run(this.resumeWalk(alt, now, pending, injection, rec)));
       if (outcomes.length > this.maxOutcomes) throw new Error(`more than ${this.maxOutcomes} outcomes; the ruleset branches too much`);
     }
-    return { outcomes };
+    return outcomes;
+  }
+
+  /** Evaluate while recording what was read, and store the evaluation when it may be reused. */
+  private record(packet: Packet, injection: Injection, start: FlowStart): { outcomes: OutcomeImpl[]; stored: FlowEntry<OutcomeImpl> | undefined } {
+    const rec = new FlowRecord(packet);
+    const outcomes = this.enumerate(packet, injection, rec);
+    return { outcomes, stored: rec.ok ? this.flows!.insert(packet, start, rec, outcomes) : undefined };
+  }
+
+  /** Where the evaluation cache applies: a packet that carries no connection or IPVS state of its own, no intercept hook. */
+  private flowStart(packet: Packet, injection: Injection): FlowStart | undefined {
+    if (this.flows === undefined || injection.intercept || packet.ct || packet.ipvs || packet.family !== this.family) return undefined;
+    if (injection.from === 'interface') return packet.inInterface === undefined ? undefined : 'interface';
+    return injection.from === 'local' ? 'local' : undefined;
+  }
+
+  /**
+   * Whether a stored evaluation still holds for `q` given today's conntrack table: the packet must
+   * start a connection (no entry for its tuple), and where a path applied source NAT the reply
+   * tuple it leaves must be free (else the kernel, and the walk, pick another port).
+   */
+  private stillHolds(stored: FlowEntry<OutcomeImpl>, q: Packet): boolean {
+    const table = this.conntrack;
+    if (table.size === 0) return true;
+    if (table.lookup(packetTuple(q))) return false;
+    if (stored.snat && hasPorts(q)) {
+      for (const t of stored.outcomes) {
+        const ct = t.effects.ct;
+        if (ct && ct.snat && !ct.untracked && table.inUse(tuple(ct.reply.proto, ct.reply.src, ct.reply.sport, ct.reply.dst, q.sport))) return false;
+      }
+    }
+    return true;
   }
 
   /**
@@ -716,6 +969,13 @@ export class Netfilter {
    * probability is still the exact probability of that path. Nothing is committed.
    */
   sample(packet: Packet, injection: Injection, random: () => number): Outcome {
+    const start = this.flowStart(packet, injection);
+    if (start !== undefined) {
+      // Enumerate once (stored for the packets that follow), then draw among the stored paths.
+      let stored = this.flows!.lookup(packet, start);
+      if (stored === undefined || !this.stillHolds(stored, packet)) stored = this.record(packet, injection, start).stored;
+      if (stored !== undefined) return new FlowOutcome(drawPath(stored, random), stored.packet, packet, injection.now ?? this.now);
+    }
     const w = this.firstWalk(packet, injection, []);
     w.sampler = random;
     return this.run(w);
@@ -822,6 +1082,7 @@ export class Netfilter {
       recent,
       nth: w.nth && new Map(w.nth),
       mayVary: w.mayVary,
+      srcWritten: w.srcWritten,
       stepCount: w.stepCount,
       hook: w.tHook,
       base: w.tBase!,
@@ -834,9 +1095,11 @@ export class Netfilter {
     };
   }
 
-  private resumeWalk(alt: Alternative, now: number, pending: Alternative[], injection: Injection): Walk {
+  private resumeWalk(alt: Alternative, now: number, pending: Alternative[], injection: Injection, rec: FlowRecord | undefined): Walk {
     const s = alt.snap;
     const w = new Walk(this, now, pending, injection);
+    w.rec = rec;
+    w.srcWritten = s.srcWritten;
     w.stage = s.stage;
     w.p = s.p;
     w.route = s.route;
@@ -864,7 +1127,7 @@ export class Netfilter {
 
   // ---------------------------------------------------------------- the walk
 
-  private run(w: Walk): Outcome {
+  private run(w: Walk): OutcomeImpl {
     for (;;) {
       const st = STAGE_TABLE[w.stage];
       if (st) {
@@ -968,7 +1231,7 @@ export class Netfilter {
     }
   }
 
-  private finish(w: Walk, r: number, delivery?: 'local' | 'forward' | 'output', outInterface?: string): Outcome {
+  private finish(w: Walk, r: number, delivery?: 'local' | 'forward' | 'output', outInterface?: string): OutcomeImpl {
     if (r === R_CONTINUE) return this.outcome(w, 'ACCEPT', delivery, outInterface ?? w.p.outInterface);
     return this.outcome(w, r === R_DROP ? 'DROP' : 'REJECT', undefined, undefined);
   }
@@ -979,7 +1242,7 @@ export class Netfilter {
     delivery: 'local' | 'forward' | 'output' | undefined,
     outInterface: string | undefined,
     interceptedAt?: 'INPUT' | 'OUTPUT',
-  ): Outcome {
+  ): OutcomeImpl {
     const view = w.recentView;
     const effects: Effects = { recent: view && view.changed.size ? view.changed : undefined, nth: w.nth, ct: w.ct, now: w.now };
     return new OutcomeImpl(
@@ -1009,6 +1272,7 @@ export class Netfilter {
     }
     const given = p.ct;
     if (given) {
+      if (w.rec !== undefined) w.rec.ok = false;
       // The caller states the connection: use it as given.
       if (given.state === 'INVALID') return undefined;
       const untracked = given.state === 'UNTRACKED';
@@ -1019,6 +1283,7 @@ export class Netfilter {
     const t = packetTuple(p);
     const found = this.conntrack.size === 0 ? undefined : this.conntrack.lookup(t);
     if (found) {
+      if (w.rec !== undefined) w.rec.ok = false; // an existing connection: its state, not the packet, decides
       const e = found.entry;
       const state = found.direction === 'REPLY' || e.seenReply ? 'ESTABLISHED' : 'NEW';
       return walkCt(false, state, found.direction, e.original, e.reply, e.snat, e.dnat, e.seenReply, e.assured, true, e.mark, false, e);
@@ -1096,6 +1361,14 @@ export class Netfilter {
         const out = rewritePacket(p, { src, sport });
         ct.reply = tuple(ct.reply.proto, ct.reply.src, ct.reply.sport, out.src, out.sport);
         if (out.src !== p.src || out.sport !== p.sport) ct.snat = true;
+        const rec = w.rec;
+        if (rec !== undefined && !w.srcWritten) {
+          rec.snat = true;
+          // A stored evaluation carries the asking packet's source and port through: only when NAT left the port
+          // alone and the NAT address cannot be mistaken for the original source.
+          if (out.sport !== p.sport || out.srcN === rec.packet.srcN) rec.ok = false;
+        }
+        w.srcWritten = true;
         return out;
       }
       default:
@@ -1194,7 +1467,22 @@ export class Netfilter {
         }
         if (d.kind === 'statistic' || d.kind === 'recent') forkable = false;
       }
-      out.push(new CRule(rule, i, this.fast ? compiledRule(rule) : undefined, this.fast ? readsOf(rule) : IMPURE, code, data, jump, verdict, random, random && forkable));
+      out.push(
+        new CRule(
+          rule,
+          i,
+          this.fast ? compiledRule(rule) : undefined,
+          this.fast ? readsOf(rule) : IMPURE,
+          this.fast ? flowReadsOf(rule) : IMPURE,
+          ruleSource(rule),
+          code,
+          data,
+          jump,
+          verdict,
+          random,
+          random && forkable,
+        ),
+      );
     });
     return out;
   }
@@ -1219,12 +1507,14 @@ export class Netfilter {
     for (let k = 0; k < entries.length; k++) {
       const e = entries[k]!;
       if (memoHit(e, p0, w.ct)) {
+        if (w.rec !== undefined) w.rec.read(e.reads, e.srcBits, w.srcWritten);
         if (e.steps.length) w.push(new Segment(HOOKS[hook]!, e.steps, p0, this.family));
         if (e.result === R_REJECT) w.rejectWith = e.rejectWith;
         return e.result;
       }
     }
     w.reads = 0;
+    w.srcBits = 0;
     w.pure = true;
     w.lookups = undefined;
     const firstSteps = w.steps;
@@ -1240,6 +1530,7 @@ export class Netfilter {
       defs.reverse();
       const entry: MemoEntry = {
         reads: w.reads,
+        srcBits: w.srcBits,
         packet: p0,
         ctBits: ctStateBits(ctBefore),
         ct: w.reads & F_CT ? freezeCt(ctBefore) : undefined,
@@ -1315,6 +1606,12 @@ export class Netfilter {
       if (fast) {
         if (cr.reads === IMPURE) w.pure = false;
         else w.reads |= cr.reads;
+        let bits = 0;
+        if (cr.src !== undefined) {
+          bits = srcBitsDeciding(cr.src, p.srcN);
+          if (bits > w.srcBits) w.srcBits = bits;
+        }
+        if (w.rec !== undefined) w.rec.read(cr.flowReads, bits, w.srcWritten);
         if (!cr.fn!(p, w)) continue;
       } else if (!ruleMatches(cr.rule, p, w)) continue;
       if (cr.code >= T_NAT && cr.code !== T_NOP) w.pure = false;
@@ -1396,6 +1693,7 @@ export class Netfilter {
           break;
         }
         case T_LOG: {
+          if (w.rec !== undefined) w.rec.ok = false; // the line names the whole packet
           const t = cr.data!;
           const line =
             t.kind === 'LOG'
