@@ -362,6 +362,7 @@ export async function benchKubeProxy(o: KubeProxyBenchOptions = {}): Promise<Rec
     pathsPerSec: f.cpu * f.outcomes,
     flowCacheHitRate: hitRate,
     storedEvaluations: flows.size,
+    storedPaths: flows.paths,
     coldTracesPerSec: c.cpu,
     linearTracesPerSec: l.cpu,
     speedup: f.cpu / l.cpu,

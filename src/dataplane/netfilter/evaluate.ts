@@ -323,7 +323,14 @@ class CRule {
     readonly random: boolean,
     /** The first random match comes before any other stateful match: the state at the choice is the state at the rule's start. */
     readonly forkable: boolean,
-  ) {}
+  ) {
+    this.srcPrefix = src?.prefix ?? 0;
+    this.srcNet = src?.family === 4 ? (src.net as number) : 0;
+    this.srcMask = src?.family === 4 ? (src.mask as number) : 0;
+  }
+  readonly srcPrefix: number;
+  readonly srcNet: number;
+  readonly srcMask: number;
 }
 
 /** A chain with its compiled rules and index, built on first use. */
@@ -478,182 +485,142 @@ class OutcomeImpl implements Outcome {
     }
     return this.exact;
   }
-  private drawn: { readonly taken: readonly boolean[]; readonly pv: readonly number[] } | undefined;
-  /** The decision at each choice, in order, and the probability the walk drew it against. */
-  get decisions(): { readonly taken: readonly boolean[]; readonly pv: readonly number[] } {
-    if (!this.drawn) {
-      const taken: boolean[] = [];
-      const pv: number[] = [];
-      for (let n = this.choiceNodes; n; n = n.prev) {
-        taken.push(n.choice.taken);
-        pv.push(n.pv);
-      }
-      this.drawn = { taken: taken.reverse(), pv: pv.reverse() };
+  /** What the evaluation cache keeps of this outcome (flow-cache.ts). */
+  stored(): StoredPath {
+    const taken: boolean[] = [];
+    const pv: number[] = [];
+    for (let n = this.choiceNodes; n; n = n.prev) {
+      taken.push(n.choice.taken);
+      pv.push(n.pv);
     }
-    return this.drawn;
+    const ct = this.effects.ct;
+    return {
+      verdict: this.verdict,
+      delivery: this.delivery,
+      outInterface: this.outInterface,
+      route: this.route,
+      rejectWith: this.rejectWith,
+      sourcePortMayVary: this.sourcePortMayVary,
+      interceptedAt: this.interceptedAt,
+      probabilityValue: this.probabilityValue,
+      choices: this.choices,
+      taken: taken.reverse(),
+      pv: pv.reverse(),
+      snatReply: ct && ct.snat && !ct.untracked ? ct.reply : undefined,
+      exact: this.exact,
+    };
   }
 }
 
 /**
- * An outcome of a stored evaluation (flow-cache.ts) for another packet of the same key: the stored
- * path with the packet's own source address and port wherever the path still carries the
- * recorded packet's. Built lazily: a caller that reads only verdicts and probabilities pays for nothing else.
+ * One path of a stored evaluation: what an outcome says without the packet (the verdict, where it
+ * goes, its choices) and the decisions that replay it for any packet of the same key.
+ */
+interface StoredPath {
+  readonly verdict: Verdict;
+  readonly delivery: 'local' | 'forward' | 'output' | undefined;
+  readonly outInterface: string | undefined;
+  readonly route: RouteResult | undefined;
+  readonly rejectWith: string | undefined;
+  readonly sourcePortMayVary: boolean;
+  readonly interceptedAt: 'INPUT' | 'OUTPUT' | undefined;
+  readonly probabilityValue: number;
+  readonly choices: readonly Choice[];
+  /** The decision at each choice, in order, and the probability the walk drew it against. */
+  readonly taken: readonly boolean[];
+  readonly pv: readonly number[];
+  /** The reply tuple source NAT left (its port is the asking packet's): checked against conntrack on a hit. */
+  readonly snatReply: FlowTuple | undefined;
+  exact: Fraction | undefined;
+}
+
+/**
+ * An outcome of a stored evaluation (flow-cache.ts) for a packet of the same key. What the stored
+ * path says is read from it; the packet-specific rest (the NATed packet, the rule-by-rule trace,
+ * the connection to commit) comes from replaying the path's decisions for this packet, on first read.
  */
 class FlowOutcome implements Outcome {
-  /** What was built on first read (one field, so that an outcome nobody reads stays small). */
-  private built: { withCt?: Packet; flat?: readonly TraceStep[]; fx?: Effects; packets?: Map<Packet, Packet> } | undefined;
+  private walked: OutcomeImpl | undefined;
   constructor(
-    private readonly t: OutcomeImpl,
-    /** The packet the path was recorded for, and the packet asked about now. */
-    private readonly p0: Packet,
+    private readonly nf: Netfilter,
+    private readonly path: StoredPath,
     private readonly q: Packet,
-    private readonly now: number,
+    private readonly injection: Injection,
   ) {}
   get probability(): Fraction {
-    return this.t.probability;
+    const path = this.path;
+    if (!path.exact) {
+      let f = ONE;
+      for (const c of path.choices) f = mul(f, c.taken ? c.p : complement(c.p));
+      path.exact = f;
+    }
+    return path.exact;
   }
   get probabilityValue(): number {
-    return this.t.probabilityValue;
+    return this.path.probabilityValue;
   }
   get choices(): readonly Choice[] {
-    return this.t.choices;
+    return this.path.choices;
   }
   get verdict(): Verdict {
-    return this.t.verdict;
+    return this.path.verdict;
   }
   get delivery(): 'local' | 'forward' | 'output' | undefined {
-    return this.t.delivery;
+    return this.path.delivery;
   }
   get outInterface(): string | undefined {
-    return this.t.outInterface;
+    return this.path.outInterface;
   }
   get route(): RouteResult | undefined {
-    return this.t.route;
+    return this.path.route;
   }
   get rejectWith(): string | undefined {
-    return this.t.rejectWith;
+    return this.path.rejectWith;
   }
   get sourcePortMayVary(): boolean {
-    return this.t.sourcePortMayVary;
-  }
-  get logs(): readonly string[] {
-    return this.t.logs;
+    return this.path.sourcePortMayVary;
   }
   get interceptedAt(): 'INPUT' | 'OUTPUT' | undefined {
-    return this.t.interceptedAt;
+    return this.path.interceptedAt;
   }
-  get effects(): Effects {
-    const b = (this.built ??= {});
-    if (!b.fx) {
-      const ct = this.t.effects.ct;
-      b.fx = { recent: undefined, nth: undefined, ct: ct && this.mapCt(ct), now: this.now };
-    }
-    return b.fx;
+  get logs(): readonly string[] {
+    return NO_LOGS; // a path that logs is never stored
   }
   get packet(): Packet {
-    const b = (this.built ??= {});
-    if (!b.withCt) {
-      const ct = this.effects.ct;
-      if (ct) {
-        const q = copyPacket(this.map(this.t.last));
-        q.ct = packetConntrack(ct);
-        b.withCt = q;
-      } else b.withCt = this.map(this.t.last);
-    }
-    return b.withCt;
+    return this.replayed().packet;
   }
   get trace(): readonly TraceStep[] {
-    const b = (this.built ??= {});
-    if (!b.flat) b.flat = this.t.trace.map((s) => new CarriedStep(s, this.map(s.packet), this.map(s.input)));
-    return b.flat;
+    return this.replayed().trace;
   }
-
-  /** A packet of the recorded path, carrying this packet's source (until source NAT replaced it) and port. */
-  private map(t: Packet): Packet {
-    const packets = ((this.built ??= {}).packets ??= new Map());
-    const known = packets.get(t);
-    if (known) return known;
-    const c = copyPacket(t);
-    if (t.srcN === this.p0.srcN) {
-      c.src = this.q.src;
-      c.srcN = this.q.srcN;
-    }
-    if (t.sport === this.p0.sport) c.sport = this.q.sport;
-    c.zone = this.q.zone;
-    c.l7 = this.q.l7;
-    packets.set(t, c);
-    return c;
+  get effects(): Effects {
+    return this.replayed().effects;
   }
-
-  private mapCt(ct: WalkCt): WalkCt {
-    const { p0, q } = this;
-    const o = ct.original;
-    const r = ct.reply;
-    const original = tuple(o.proto, o.src === p0.src ? q.src : o.src, o.sport === p0.sport ? q.sport : o.sport, o.dst, o.dport);
-    const reply = tuple(r.proto, r.src, r.sport, r.dst === p0.src ? q.src : r.dst, r.dport === p0.sport ? q.sport : r.dport);
-    // Source NAT to the address this packet already has changes nothing: no SNAT status (nf_nat_setup_info).
-    const snat = ct.snat && reply.dst !== q.src;
-    return walkCt(ct.untracked, ct.state, ct.direction, original, reply, snat, ct.dnat, ct.seenReply, ct.assured, ct.confirmed, ct.mark, ct.isNew, undefined);
+  private replayed(): OutcomeImpl {
+    return (this.walked ??= this.nf.replay(this.q, this.injection, this.path.taken) as OutcomeImpl);
   }
 }
 
-/** A step of a stored path, with the packets re-addressed for the packet asked about. */
-class CarriedStep implements TraceStep {
-  constructor(
-    private readonly s: TraceStep,
-    readonly packet: Packet,
-    readonly input: Packet,
-  ) {}
-  get hook(): Hook {
-    return this.s.hook;
-  }
-  get table(): TableName {
-    return this.s.table;
-  }
-  get chain(): string {
-    return this.s.chain;
-  }
-  get kind(): 'rule' | 'policy' {
-    return this.s.kind;
-  }
-  get index(): number {
-    return this.s.index;
-  }
-  get rule(): Rule | undefined {
-    return this.s.rule;
-  }
-  get text(): string {
-    return this.s.text;
-  }
-  get verdict(): string {
-    return this.s.verdict;
-  }
-  toJSON(): object {
-    return { hook: this.hook, table: this.table, chain: this.chain, kind: this.kind, index: this.index, text: this.text, verdict: this.verdict };
-  }
-}
-
-/** A stored evaluation's choices as a tree: a leaf is the index of an outcome. */
+/** A stored evaluation's choices as a tree: a leaf is the index of a path. */
 type DrawTree = number | { readonly pv: number; readonly fired: DrawTree; readonly not: DrawTree };
-const DRAW_TREES = new WeakMap<FlowEntry<OutcomeImpl>, DrawTree>();
+const DRAW_TREES = new WeakMap<FlowEntry<StoredPath>, DrawTree>();
 
 /** One path of a stored evaluation, drawn as the walk draws: one uniform number per choice on the way. */
-function drawPath(stored: FlowEntry<OutcomeImpl>, random: () => number): OutcomeImpl {
+function drawPath(stored: FlowEntry<StoredPath>, random: () => number): StoredPath {
   let tree = DRAW_TREES.get(stored);
   if (tree === undefined) DRAW_TREES.set(stored, (tree = drawTree(stored.outcomes, 0, stored.outcomes.length, 0)));
   while (typeof tree !== 'number') tree = random() < tree.pv ? tree.fired : tree.not;
   return stored.outcomes[tree]!;
 }
 
-/** The tree of outcomes lo..hi-1, which share their first d decisions (depth first order keeps them contiguous). */
-function drawTree(outcomes: readonly OutcomeImpl[], lo: number, hi: number, d: number): DrawTree {
-  const first = outcomes[lo]!.decisions;
+/** The tree of paths lo..hi-1, which share their first d decisions (depth first order keeps them contiguous). */
+function drawTree(paths: readonly StoredPath[], lo: number, hi: number, d: number): DrawTree {
+  const first = paths[lo]!;
   if (d >= first.taken.length) return lo;
   let split = lo;
-  while (split < hi && outcomes[split]!.decisions.taken[d]) split++;
-  for (let i = split; i < hi; i++) if (outcomes[i]!.decisions.taken[d]) split = lo;
+  while (split < hi && paths[split]!.taken[d]) split++;
+  for (let i = split; i < hi; i++) if (paths[i]!.taken[d]) split = lo;
   if (split === lo || split === hi) throw new Error('stored evaluation is not in depth-first order');
-  return { pv: first.pv[d]!, fired: drawTree(outcomes, lo, split, d + 1), not: drawTree(outcomes, split, hi, d + 1) };
+  return { pv: first.pv[d]!, fired: drawTree(paths, lo, split, d + 1), not: drawTree(paths, split, hi, d + 1) };
 }
 
 const NO_LOGS: readonly string[] = [];
@@ -832,7 +799,7 @@ export class Netfilter {
   /** Cached pure traversals per [hook][table], most recent first. */
   private readonly memo: MemoEntry[][][] = HOOKS.map(() => [[], [], [], [], []]);
   /** Stored whole evaluations (flow-cache.ts), or undefined when off. */
-  readonly flows: FlowCache<OutcomeImpl> | undefined;
+  readonly flows: FlowCache<StoredPath> | undefined;
 
   constructor(
     readonly ruleset: Ruleset,
@@ -905,14 +872,25 @@ export class Netfilter {
   evaluate(packet: Packet, injection: Injection): Evaluation {
     const start = this.flowStart(packet, injection);
     if (start === undefined) return { outcomes: this.enumerate(packet, injection, undefined) };
-    const now = injection.now ?? this.now;
     const stored = this.flows!.lookup(packet, start);
     if (stored !== undefined && this.stillHolds(stored, packet)) {
       const outcomes: Outcome[] = [];
-      for (const t of stored.outcomes) outcomes.push(new FlowOutcome(t, stored.packet, packet, now));
+      for (const path of stored.outcomes) outcomes.push(new FlowOutcome(this, path, packet, injection));
       return { outcomes };
     }
     return { outcomes: this.record(packet, injection, start).outcomes };
+  }
+
+  /**
+   * The path of `packet` that takes `decisions` at its random choices, in order (as `Outcome.choices`
+   * lists them). Nothing is stored or committed.
+   */
+  replay(packet: Packet, injection: Injection, decisions: readonly boolean[]): Outcome {
+    const w = this.firstWalk(packet, injection, []);
+    let i = 0;
+    // choose() fires when the draw is below the probability, which lies strictly between 0 and 1.
+    w.sampler = () => (decisions[i++] ? 0 : 1);
+    return this.run(w);
   }
 
   /** Every outcome, depth first (the alternatives of the latest choices first, so outcomes follow rule order). */
@@ -932,10 +910,10 @@ export class Netfilter {
   }
 
   /** Evaluate while recording what was read, and store the evaluation when it may be reused. */
-  private record(packet: Packet, injection: Injection, start: FlowStart): { outcomes: OutcomeImpl[]; stored: FlowEntry<OutcomeImpl> | undefined } {
+  private record(packet: Packet, injection: Injection, start: FlowStart): { outcomes: OutcomeImpl[]; stored: FlowEntry<StoredPath> | undefined } {
     const rec = new FlowRecord(packet);
     const outcomes = this.enumerate(packet, injection, rec);
-    return { outcomes, stored: rec.ok ? this.flows!.insert(packet, start, rec, outcomes) : undefined };
+    return { outcomes, stored: rec.ok ? this.flows!.insert(packet, start, rec, outcomes.map((o) => o.stored())) : undefined };
   }
 
   /** Where the evaluation cache applies: a packet that carries no connection or IPVS state of its own, no intercept hook. */
@@ -950,14 +928,14 @@ export class Netfilter {
    * start a connection (no entry for its tuple), and where a path applied source NAT the reply
    * tuple it leaves must be free (else the kernel, and the walk, pick another port).
    */
-  private stillHolds(stored: FlowEntry<OutcomeImpl>, q: Packet): boolean {
+  private stillHolds(stored: FlowEntry<StoredPath>, q: Packet): boolean {
     const table = this.conntrack;
     if (table.size === 0) return true;
     if (table.lookup(packetTuple(q))) return false;
     if (stored.snat && hasPorts(q)) {
-      for (const t of stored.outcomes) {
-        const ct = t.effects.ct;
-        if (ct && ct.snat && !ct.untracked && table.inUse(tuple(ct.reply.proto, ct.reply.src, ct.reply.sport, ct.reply.dst, q.sport))) return false;
+      for (const path of stored.outcomes) {
+        const r = path.snatReply;
+        if (r && table.inUse(tuple(r.proto, r.src, r.sport, r.dst, q.sport))) return false;
       }
     }
     return true;
@@ -974,7 +952,7 @@ export class Netfilter {
       // Enumerate once (stored for the packets that follow), then draw among the stored paths.
       let stored = this.flows!.lookup(packet, start);
       if (stored === undefined || !this.stillHolds(stored, packet)) stored = this.record(packet, injection, start).stored;
-      if (stored !== undefined) return new FlowOutcome(drawPath(stored, random), stored.packet, packet, injection.now ?? this.now);
+      if (stored !== undefined) return new FlowOutcome(this, drawPath(stored, random), packet, injection);
     }
     const w = this.firstWalk(packet, injection, []);
     w.sampler = random;
@@ -1364,8 +1342,8 @@ export class Netfilter {
         const rec = w.rec;
         if (rec !== undefined && !w.srcWritten) {
           rec.snat = true;
-          // A stored evaluation carries the asking packet's source and port through: only when NAT left the port
-          // alone and the NAT address cannot be mistaken for the original source.
+          // Stored only when NAT kept the port (a hit re-checks that port against conntrack) and changed the
+          // address (so the connection's SNAT status, which marks the paths to check, does not depend on the source).
           if (out.sport !== p.sport || out.srcN === rec.packet.srcN) rec.ok = false;
         }
         w.srcWritten = true;
@@ -1607,8 +1585,12 @@ export class Netfilter {
         if (cr.reads === IMPURE) w.pure = false;
         else w.reads |= cr.reads;
         let bits = 0;
-        if (cr.src !== undefined) {
-          bits = srcBitsDeciding(cr.src, p.srcN);
+        if (cr.srcPrefix !== 0) {
+          // srcBitsDeciding, inlined for IPv4 (it runs for every `-s` rule visited)
+          if (typeof p.srcN === 'number') {
+            const x = (p.srcN ^ cr.srcNet) & cr.srcMask;
+            bits = x === 0 ? cr.srcPrefix : Math.clz32(x) + 1;
+          } else bits = srcBitsDeciding(cr.src!, p.srcN);
           if (bits > w.srcBits) w.srcBits = bits;
         }
         if (w.rec !== undefined) w.rec.read(cr.flowReads, bits, w.srcWritten);

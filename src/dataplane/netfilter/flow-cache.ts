@@ -64,19 +64,26 @@ export type FlowStart = 'interface' | 'local';
 
 /**
  * Stored evaluations, by destination address and then by the rest of the key (a short list per
- * destination: one entry per class of sources, ports and flags seen). Beyond `capacity` entries
- * the destinations stored longest ago are dropped.
+ * destination: one entry per class of sources, ports and flags seen). Beyond `capacity` stored paths
+ * (about 1 kB each) the destinations stored longest ago are dropped.
  */
 export class FlowCache<T> {
   private readonly byDst = new Map<number | bigint, FlowEntry<T>[]>();
-  private count = 0;
+  private entries = 0;
+  private stored = 0;
   hits = 0;
   misses = 0;
 
-  constructor(private readonly capacity = 200_000) {}
+  constructor(private readonly capacity = 500_000) {}
 
+  /** Stored evaluations. */
   get size(): number {
-    return this.count;
+    return this.entries;
+  }
+
+  /** Stored paths (the sum of the evaluations' outcomes). */
+  get paths(): number {
+    return this.stored;
   }
 
   lookup(p: Packet, start: FlowStart): FlowEntry<T> | undefined {
@@ -100,22 +107,27 @@ export class FlowCache<T> {
     if (!list) this.byDst.set(p.dstN, (list = []));
     // A newer recording of the same key replaces the old one.
     const old = list.findIndex((e) => e.srcBits === entry.srcBits && e.sport === entry.sport && sameKey(e, p, start));
-    if (old >= 0) list[old] = entry;
-    else {
+    if (old >= 0) {
+      this.stored -= list[old]!.outcomes.length;
+      list[old] = entry;
+    } else {
       list.push(entry);
-      this.count++;
+      this.entries++;
     }
-    while (this.count > this.capacity) {
+    this.stored += outcomes.length;
+    while (this.stored > this.capacity && this.byDst.size > 1) {
       const [dst, dropped] = this.byDst.entries().next().value!;
       this.byDst.delete(dst);
-      this.count -= dropped.length;
+      this.entries -= dropped.length;
+      for (const e of dropped) this.stored -= e.outcomes.length;
     }
     return entry;
   }
 
   clear(): void {
     this.byDst.clear();
-    this.count = 0;
+    this.entries = 0;
+    this.stored = 0;
   }
 }
 

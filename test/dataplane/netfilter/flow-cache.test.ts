@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mustParseIptablesSave, Netfilter, type Injection, type Outcome } from '../../../src/dataplane/netfilter/index.js';
+import { FlowCache, FlowRecord } from '../../../src/dataplane/netfilter/flow-cache.js';
 import { makePacket, type L4Protocol, type Packet } from '../../../src/net/packet.js';
 import { packetArbitrary } from './equivalence.js';
 import { netfilterFor, rulesText, tcp, TEST_NODE } from './helpers.js';
@@ -124,6 +125,18 @@ describe('the evaluation cache keeps only the source bits the rules decided on',
     expect(log.flows!.size).toBe(0);
     const routed = new Netfilter(mustParseIptablesSave(rulesText({ filter: [] })), { node: { ...TEST_NODE, route: () => ({ local: true, outInterface: 'lo' }) } });
     expect(routed.flows).toBeUndefined();
+  });
+});
+
+describe('the evaluation cache stays within its capacity', () => {
+  it('drops the destinations stored longest ago once it holds more paths than its capacity', () => {
+    const cache = new FlowCache<string>(10);
+    const packet = (dst: string) => tcp('10.0.0.1', dst, 80, { inInterface: 'eth0' });
+    for (let i = 1; i <= 6; i++) cache.insert(packet(`10.96.0.${i}`), 'interface', new FlowRecord(packet(`10.96.0.${i}`)), ['a', 'b', 'c']);
+    expect(cache.paths).toBeLessThanOrEqual(10);
+    expect(cache.size).toBe(3);
+    expect(cache.lookup(packet('10.96.0.1'), 'interface')).toBeUndefined();
+    expect(cache.lookup(packet('10.96.0.6'), 'interface')?.outcomes).toEqual(['a', 'b', 'c']);
   });
 });
 
