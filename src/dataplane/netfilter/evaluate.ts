@@ -16,7 +16,9 @@
 //
 // Two modes share the walk: 'linear' matches every rule in order with the reference interpreter
 // (match-ref.ts) and is the semantic reference; 'fast' uses compiled rules and indexed dispatch
-// chains (compile.ts). A property test checks they agree.
+// chains (compile.ts). A property test checks they agree. The fast mode also stores whole
+// evaluations by the packet bits their rules decided on (flow-cache.ts) and answers later packets of
+// the same class from them, replaying a stored path's decisions for the packet-specific details.
 import type { Diagnostic } from '../../manifest/diagnostic.js';
 import { InputError } from '../../manifest/diagnostic.js';
 import {
