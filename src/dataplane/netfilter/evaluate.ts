@@ -145,6 +145,8 @@ export interface Evaluation {
 const MAX_DEPTH = 64;
 const MAX_STEPS = 100_000;
 const MEMO_ENTRIES = 16;
+/** Sampling stores a packet's evaluation first (to draw from it, and for the packets after it) when it has at most this many paths. */
+const SAMPLED_PATHS_STORED = 4096;
 
 // Target codes of compiled rules.
 const T_NONE = 0;
@@ -913,9 +915,33 @@ export class Netfilter {
 
   /** Evaluate while recording what was read, and store the evaluation when it may be reused. */
   private record(packet: Packet, injection: Injection, start: FlowStart): { outcomes: OutcomeImpl[]; stored: FlowEntry<StoredPath> | undefined } {
+    if (this.flows!.refused(packet, start)) return { outcomes: this.enumerate(packet, injection, undefined), stored: undefined };
     const rec = new FlowRecord(packet);
     const outcomes = this.enumerate(packet, injection, rec);
+    if (!rec.ok && !rec.connection) this.flows!.refuse(packet, start);
     return { outcomes, stored: rec.ok ? this.flows!.insert(packet, start, rec, outcomes.map((o) => o.stored())) : undefined };
+  }
+
+  /**
+   * Store the evaluation of a packet that is to be sampled, unless it cannot be stored (given up as soon
+   * as that shows, and remembered for its destination) or branches more than a stored evaluation should.
+   */
+  private recordForSampling(packet: Packet, injection: Injection, start: FlowStart): FlowEntry<StoredPath> | undefined {
+    const flows = this.flows!;
+    if (flows.refused(packet, start) || (this.conntrack.size !== 0 && this.conntrack.lookup(packetTuple(packet)))) return undefined;
+    const rec = new FlowRecord(packet);
+    const now = injection.now ?? this.now;
+    const outcomes: OutcomeImpl[] = [];
+    const pending: Alternative[] = [];
+    const first = this.firstWalk(packet, injection, pending);
+    first.rec = rec;
+    outcomes.push(this.run(first));
+    while (rec.ok && pending.length && outcomes.length <= SAMPLED_PATHS_STORED) outcomes.push(this.run(this.resumeWalk(pending.pop()!, now, pending, injection, rec)));
+    if (!rec.ok || pending.length) {
+      if (!rec.connection) flows.refuse(packet, start);
+      return undefined;
+    }
+    return flows.insert(packet, start, rec, outcomes.map((o) => o.stored()));
   }
 
   /** Where the evaluation cache applies: a packet that carries no connection or IPVS state of its own, no intercept hook. */
@@ -953,7 +979,7 @@ export class Netfilter {
     if (start !== undefined) {
       // Enumerate once (stored for the packets that follow), then draw among the stored paths.
       let stored = this.flows!.lookup(packet, start);
-      if (stored === undefined || !this.stillHolds(stored, packet)) stored = this.record(packet, injection, start).stored;
+      if (stored === undefined || !this.stillHolds(stored, packet)) stored = this.recordForSampling(packet, injection, start);
       if (stored !== undefined) return new FlowOutcome(this, drawPath(stored, random), packet, injection);
     }
     const w = this.firstWalk(packet, injection, []);
@@ -1252,7 +1278,7 @@ export class Netfilter {
     }
     const given = p.ct;
     if (given) {
-      if (w.rec !== undefined) w.rec.ok = false;
+      if (w.rec !== undefined) w.rec.connection = true;
       // The caller states the connection: use it as given.
       if (given.state === 'INVALID') return undefined;
       const untracked = given.state === 'UNTRACKED';
@@ -1263,7 +1289,7 @@ export class Netfilter {
     const t = packetTuple(p);
     const found = this.conntrack.size === 0 ? undefined : this.conntrack.lookup(t);
     if (found) {
-      if (w.rec !== undefined) w.rec.ok = false; // an existing connection: its state, not the packet, decides
+      if (w.rec !== undefined) w.rec.connection = true; // an existing connection: its state, not the packet, decides
       const e = found.entry;
       const state = found.direction === 'REPLY' || e.seenReply ? 'ESTABLISHED' : 'NEW';
       return walkCt(false, state, found.direction, e.original, e.reply, e.snat, e.dnat, e.seenReply, e.assured, true, e.mark, false, e);

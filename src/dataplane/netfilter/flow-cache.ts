@@ -26,7 +26,17 @@ export class FlowRecord {
     /** The packet evaluated. */
     readonly packet: Packet,
   ) {}
-  ok = true;
+  /** Nothing but the packet decided (else `ok` is false). */
+  get ok(): boolean {
+    return this.pure && !this.connection;
+  }
+  set ok(value: boolean) {
+    this.pure = value;
+  }
+  /** No rule, target or table read anything but the packet. */
+  private pure = true;
+  /** An existing connection (a conntrack entry, or one the packet carries) decided. */
+  connection = false;
   /** Leading bits of the source address the evaluation decided on. */
   srcBits = 0;
   /** A rule read the source port (or the connection tuple). */
@@ -70,6 +80,7 @@ export type FlowStart = 'interface' | 'local';
 export class FlowCache<T> {
   private readonly byDst = new Map<number | bigint, FlowEntry<T>[]>();
   private entries = 0;
+  private readonly refusals = new Set<string>();
   private stored = 0;
   hits = 0;
   misses = 0;
@@ -124,11 +135,26 @@ export class FlowCache<T> {
     return entry;
   }
 
+  /** Packets of this destination, port and flags once could not be stored (their rules read state): don't try again soon. */
+  refuse(p: Packet, start: FlowStart): void {
+    if (this.refusals.size >= 65_536) this.refusals.clear();
+    this.refusals.add(refusalKey(p, start));
+  }
+
+  refused(p: Packet, start: FlowStart): boolean {
+    return this.refusals.size !== 0 && this.refusals.has(refusalKey(p, start));
+  }
+
   clear(): void {
+    this.refusals.clear();
     this.byDst.clear();
     this.entries = 0;
     this.stored = 0;
   }
+}
+
+function refusalKey(p: Packet, start: FlowStart): string {
+  return `${start}|${p.proto}|${p.dstN}|${p.dport}|${p.inInterface ?? '-'}|${p.mark}|${p.tcpFlags}`;
 }
 
 /** Whether `p` has entry `e`'s key (the destination address already agrees). */

@@ -123,6 +123,9 @@ describe('the evaluation cache keeps only the source bits the rules decided on',
     for (const nf of [recent, log]) for (let i = 0; i < 3; i++) nf.evaluate(tcp('10.9.9.9', '192.168.0.2', 22, { inInterface: 'eth0', sport: 1000 + i }), { from: 'interface' });
     expect(recent.flows!.size).toBe(0);
     expect(log.flows!.size).toBe(0);
+    // ...and remembers not to try again for that destination (sampling walks it directly).
+    expect(recent.flows!.refused(tcp('10.9.9.9', '192.168.0.2', 22, { inInterface: 'eth0' }), 'interface')).toBe(true);
+    expect(recent.sample(tcp('10.9.9.8', '192.168.0.2', 22, { inInterface: 'eth0' }), { from: 'interface' }, () => 0.5).verdict).toBe('ACCEPT');
     const routed = new Netfilter(mustParseIptablesSave(rulesText({ filter: [] })), { node: { ...TEST_NODE, route: () => ({ local: true, outInterface: 'lo' }) } });
     expect(routed.flows).toBeUndefined();
   });
