@@ -875,7 +875,7 @@ export class Netfilter {
   /** Every outcome of sending `packet`, with exact probabilities summing to 1. */
   evaluate(packet: Packet, injection: Injection): Evaluation {
     const start = this.flowStart(packet, injection);
-    if (start === undefined) return { outcomes: this.enumerate(packet, injection, undefined) };
+    if (start === undefined) return { outcomes: this.enumerate(packet, injection, undefined)! };
     const stored = this.flows!.lookup(packet, start);
     if (stored !== undefined && this.stillHolds(stored, packet)) {
       const outcomes: Outcome[] = [];
@@ -897,8 +897,12 @@ export class Netfilter {
     return this.run(w);
   }
 
-  /** Every outcome, depth first (the alternatives of the latest choices first, so outcomes follow rule order). */
-  private enumerate(packet: Packet, injection: Injection, rec: FlowRecord | undefined): OutcomeImpl[] {
+  /**
+   * Every outcome, depth first (the alternatives of the latest choices first, so outcomes follow rule
+   * order). More than `limit` outcomes is an error; with `giveUp` it ends the enumeration instead (as
+   * does the first read of state once `rec` says so) and returns undefined.
+   */
+  private enumerate(packet: Packet, injection: Injection, rec: FlowRecord | undefined, limit = this.maxOutcomes, giveUp = false): OutcomeImpl[] | undefined {
     const now = injection.now ?? this.now;
     const outcomes: OutcomeImpl[] = [];
     const pending: Alternative[] = [];
@@ -906,18 +910,21 @@ export class Netfilter {
     first.rec = rec;
     outcomes.push(this.run(first));
     while (pending.length) {
-      const alt = pending.pop()!;
-      outcomes.push(this.run(this.resumeWalk(alt, now, pending, injection, rec)));
-      if (outcomes.length > this.maxOutcomes) throw new Error(`more than ${this.maxOutcomes} outcomes; the ruleset branches too much`);
+      if (giveUp && !rec!.ok) return undefined;
+      outcomes.push(this.run(this.resumeWalk(pending.pop()!, now, pending, injection, rec)));
+      if (outcomes.length > limit) {
+        if (giveUp) return undefined;
+        throw new Error(`more than ${limit} outcomes; the ruleset branches too much`);
+      }
     }
-    return outcomes;
+    return giveUp && !rec!.ok ? undefined : outcomes;
   }
 
   /** Evaluate while recording what was read, and store the evaluation when it may be reused. */
   private record(packet: Packet, injection: Injection, start: FlowStart): { outcomes: OutcomeImpl[]; stored: FlowEntry<StoredPath> | undefined } {
-    if (this.flows!.refused(packet, start)) return { outcomes: this.enumerate(packet, injection, undefined), stored: undefined };
+    if (this.flows!.refused(packet, start)) return { outcomes: this.enumerate(packet, injection, undefined)!, stored: undefined };
     const rec = new FlowRecord(packet);
-    const outcomes = this.enumerate(packet, injection, rec);
+    const outcomes = this.enumerate(packet, injection, rec)!; // without giveUp: all of them, or an error
     if (!rec.ok && !rec.connection) this.flows!.refuse(packet, start);
     return { outcomes, stored: rec.ok ? this.flows!.insert(packet, start, rec, outcomes.map((o) => o.stored())) : undefined };
   }
@@ -930,14 +937,8 @@ export class Netfilter {
     const flows = this.flows!;
     if (flows.refused(packet, start) || (this.conntrack.size !== 0 && this.conntrack.lookup(packetTuple(packet)))) return undefined;
     const rec = new FlowRecord(packet);
-    const now = injection.now ?? this.now;
-    const outcomes: OutcomeImpl[] = [];
-    const pending: Alternative[] = [];
-    const first = this.firstWalk(packet, injection, pending);
-    first.rec = rec;
-    outcomes.push(this.run(first));
-    while (rec.ok && pending.length && outcomes.length <= SAMPLED_PATHS_STORED) outcomes.push(this.run(this.resumeWalk(pending.pop()!, now, pending, injection, rec)));
-    if (!rec.ok || pending.length) {
+    const outcomes = this.enumerate(packet, injection, rec, SAMPLED_PATHS_STORED, true);
+    if (!outcomes) {
       if (!rec.connection) flows.refuse(packet, start);
       return undefined;
     }

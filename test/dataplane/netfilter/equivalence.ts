@@ -57,7 +57,10 @@ export function packetArbitrary(syn: SyntheticRuleset): fc.Arbitrary<RandomPacke
     });
 }
 
-/** Everything observable about an evaluation, as plain data. */
+const tupleText = (t: { proto: string; src: string; sport: number; dst: string; dport: number } | undefined) => (t ? `${t.proto} ${t.src}:${t.sport}>${t.dst}:${t.dport}` : '-');
+const packetText = (p: Packet) => `${p.src}:${p.sport}>${p.dst}:${p.dport}/${p.proto} in=${p.inInterface ?? ''} out=${p.outInterface ?? ''} m=${p.mark} ttl=${p.ttl}`;
+
+/** Everything observable about an evaluation, as plain data: every trace step's packets and the conntrack tuples included. */
 export function describeOutcomes(outcomes: readonly Outcome[]): unknown {
   return outcomes.map((o) => ({
     verdict: o.verdict,
@@ -65,8 +68,12 @@ export function describeOutcomes(outcomes: readonly Outcome[]): unknown {
     out: o.outInterface,
     reject: o.rejectWith,
     p: `${o.probability.num}/${o.probability.den}`,
-    pkt: `${o.packet.src}:${o.packet.sport}>${o.packet.dst}:${o.packet.dport}/${o.packet.proto} m=${o.packet.mark} ttl=${o.packet.ttl} ct=${o.packet.ct?.state}${o.packet.ct?.dnat ? '+D' : ''}${o.packet.ct?.snat ? '+S' : ''}`,
+    pv: o.probabilityValue,
+    choices: o.choices.map((c) => `${c.rule.line}:${c.taken}`),
+    packet: packetText(o.packet),
+    ct: o.packet.ct && `${o.packet.ct.state} ${o.packet.ct.direction} ${tupleText(o.packet.ct.original)} / ${tupleText(o.packet.ct.reply)} snat=${o.packet.ct.snat} dnat=${o.packet.ct.dnat} mark=${o.packet.ct.mark}`,
     vary: o.sourcePortMayVary,
-    trace: o.trace.map((s) => `${s.hook} ${s.table} ${s.chain}#${s.index} ${s.verdict} ${s.input.dst}:${s.input.dport} m=${s.packet.mark}`),
+    logs: o.logs,
+    trace: o.trace.map((s) => `${s.hook} ${s.table} ${s.chain}#${s.index} ${s.verdict} ${s.text} | ${packetText(s.input)} -> ${packetText(s.packet)}`),
   }));
 }

@@ -7,31 +7,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mustParseIptablesSave, Netfilter, type Injection, type Outcome } from '../../../src/dataplane/netfilter/index.js';
 import { FlowCache, FlowRecord } from '../../../src/dataplane/netfilter/flow-cache.js';
-import { makePacket, type L4Protocol, type Packet } from '../../../src/net/packet.js';
-import { packetArbitrary } from './equivalence.js';
+import { makePacket, type L4Protocol } from '../../../src/net/packet.js';
+import { describeOutcomes, packetArbitrary } from './equivalence.js';
 import { netfilterFor, rulesText, tcp, TEST_NODE } from './helpers.js';
 import { syntheticKubeProxy } from './synthetic.js';
 
 const tupleText = (t: { proto: string; src: string; sport: number; dst: string; dport: number } | undefined) => (t ? `${t.proto} ${t.src}:${t.sport}>${t.dst}:${t.dport}` : '-');
-const packetText = (p: Packet) => `${p.src}:${p.sport}>${p.dst}:${p.dport}/${p.proto} in=${p.inInterface ?? ''} out=${p.outInterface ?? ''} m=${p.mark} ttl=${p.ttl}`;
-
-/** Everything an evaluation says, packets of every trace step and conntrack tuples included. */
-function everything(outcomes: readonly Outcome[]): unknown {
-  return outcomes.map((o) => ({
-    verdict: o.verdict,
-    delivery: o.delivery,
-    out: o.outInterface,
-    reject: o.rejectWith,
-    p: `${o.probability.num}/${o.probability.den}`,
-    pv: o.probabilityValue,
-    choices: o.choices.map((c) => `${c.rule.line}:${c.taken}`),
-    packet: packetText(o.packet),
-    ct: o.packet.ct && `${o.packet.ct.state} ${o.packet.ct.direction} ${tupleText(o.packet.ct.original)} / ${tupleText(o.packet.ct.reply)} snat=${o.packet.ct.snat} dnat=${o.packet.ct.dnat} mark=${o.packet.ct.mark}`,
-    vary: o.sourcePortMayVary,
-    logs: o.logs,
-    trace: o.trace.map((s) => `${s.hook} ${s.table} ${s.chain}#${s.index} ${s.verdict} ${s.text} | ${packetText(s.input)} -> ${packetText(s.packet)}`),
-  }));
-}
 
 /** The same random numbers for two walks. */
 function stream(seed: number): () => number {
@@ -108,7 +89,7 @@ describe('the evaluation cache keeps only the source bits the rules decided on',
     for (const p of [a, a, b]) {
       const x = nf.evaluate(p, { from: 'interface' }).outcomes;
       const y = linear.evaluate(p, { from: 'interface' }).outcomes;
-      expect(everything(x)).toEqual(everything(y));
+      expect(describeOutcomes(x)).toEqual(describeOutcomes(y));
       nf.commit(x[0]!);
       linear.commit(y[0]!);
     }
@@ -154,7 +135,7 @@ describe('stored evaluations equal fresh ones', () => {
       fc.property(packetArbitrary(syn), fc.nat(), ({ packet, injection }, pick) => {
         const a = cached.evaluate(packet, injection).outcomes;
         const b = linear.evaluate(packet, injection).outcomes;
-        expect(everything(a)).toEqual(everything(b));
+        expect(describeOutcomes(a)).toEqual(describeOutcomes(b));
         const k = pick % a.length;
         cached.commit(a[k]!);
         linear.commit(b[k]!);
@@ -174,7 +155,7 @@ describe('stored evaluations equal fresh ones', () => {
         const r2 = stream(seed);
         const a = cached.sample(packet, injection, r1);
         const b = linear.sample(packet, injection, r2);
-        expect(everything([a])).toEqual(everything([b]));
+        expect(describeOutcomes([a])).toEqual(describeOutcomes([b]));
         expect(r1()).toBe(r2()); // the same count of numbers drawn
       }),
       { numRuns: 3000 },
@@ -245,7 +226,7 @@ describe('stored evaluations equal fresh ones', () => {
         for (const [{ packet: p, injection }, pick] of sent) {
           const a = cached.evaluate(p, injection).outcomes;
           const b = linear.evaluate(p, injection).outcomes;
-          expect(everything(a)).toEqual(everything(b));
+          expect(describeOutcomes(a)).toEqual(describeOutcomes(b));
           cached.commit(a[pick % a.length]!);
           linear.commit(b[pick % b.length]!);
         }
