@@ -14,6 +14,7 @@ export class Clock {
   private text = '';
   private otherSecond = NaN;
   private otherText = '';
+  private readonly texts = new Map<number, string>();
 
   constructor(readonly epochMs: number = Date.UTC(2026, 0, 1)) {
     this.nowMs = epochMs;
@@ -34,9 +35,16 @@ export class Clock {
     const second = Math.floor(ms / 1000);
     if (second === this.textSecond) return this.text;
     if (second !== this.otherSecond) {
-      // slice + 'Z' rather than replace(): the same text, built flat.
-      const iso = new Date(second * 1000).toISOString();
-      this.otherText = iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z`.trim() : iso;
+      // A third second in play (deadlines, start times): the texts made before.
+      let text = this.texts.get(second);
+      if (text === undefined) {
+        // slice + 'Z' rather than replace(): the same text, built flat.
+        const iso = new Date(second * 1000).toISOString();
+        text = iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z`.trim() : iso;
+        if (this.texts.size >= 4096) this.texts.clear();
+        this.texts.set(second, text);
+      }
+      this.otherText = text;
       this.otherSecond = second;
     }
     // Swap, so the newest second is checked first.
@@ -79,7 +87,10 @@ export class Clock {
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (!before(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
+      // Swapped through a local: a destructuring swap allocates an array (and an iterator).
+      const t = h[i]!;
+      h[i] = h[p]!;
+      h[p] = t;
       i = p;
     }
   }
@@ -97,7 +108,9 @@ export class Clock {
       if (l < h.length && before(h[l]!, h[m]!)) m = l;
       if (r < h.length && before(h[r]!, h[m]!)) m = r;
       if (m === i) break;
-      [h[i], h[m]] = [h[m]!, h[i]!];
+      const t = h[i]!;
+      h[i] = h[m]!;
+      h[m] = t;
       i = m;
     }
   }

@@ -5,7 +5,7 @@ import type { KObject } from './object.js';
 import { flat, isClusterScoped as isClusterScopedKind, keyOf, objectKey } from './object.js';
 import type { Clock } from './clock.js';
 import { NAME_SUFFIX_ALPHABET, type Rng } from './rng.js';
-import { withKeys } from './copy.js';
+import { copyAt, copySite, withKeys, type CopySite } from './copy.js';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -75,6 +75,24 @@ interface KindState {
   indexByName: Map<string, Index>;
   /** Writes so far: a cheap way for derived data to know it is still current. */
   writes: number;
+  /** Copy sites for this kind's writes (made on first use). */
+  copySites: KindCopySites | undefined;
+}
+
+interface KindCopySites {
+  meta: CopySite;
+  restamp: CopySite;
+  restampGen: CopySite;
+  withMeta: CopySite;
+}
+
+function copySitesOf(st: KindState): KindCopySites {
+  return (st.copySites ??= {
+    meta: copySite([]),
+    restamp: copySite(['uid', 'creationTimestamp', 'resourceVersion']),
+    restampGen: copySite(['uid', 'creationTimestamp', 'resourceVersion', 'generation']),
+    withMeta: copySite(['metadata']),
+  });
 }
 
 export class Store {
@@ -192,7 +210,9 @@ export class Store {
     stamped['resourceVersion'] = String(++this.rv);
     stamped['creationTimestamp'] = this.clock.rfc3339();
     if (stamped['generation'] === undefined && hasSpec(obj)) stamped['generation'] = 1;
-    obj.metadata = stamped as KObject['metadata'];
+    // The stamped metadata copied into one literal, which keeps all its properties in the object
+    // itself (the keys added above went to a side array that every later version would copy).
+    obj.metadata = copyAt(copySitesOf(st).meta, stamped, NO_VALUES) as KObject['metadata'];
     byKey.set(key, obj);
     this.reindex(st, undefined, obj, key);
     this.emit(st, { type: 'ADDED', object: obj, old: undefined, key });
@@ -210,12 +230,14 @@ export class Store {
     const generation =
       hasSpec(next) && next['spec'] !== old['spec'] ? (old.metadata.generation ?? 1) + 1 : old.metadata.generation;
     const rv = String(++this.rv);
-    const meta: Record<string, unknown> =
-      obj.kind === 'Pod'
-        ? restampPod(next.metadata, old.metadata.uid, old.metadata.creationTimestamp, rv)
-        : restamp(next.metadata, old.metadata.uid, old.metadata.creationTimestamp, rv);
-    if (generation !== undefined) meta['generation'] = generation;
-    next = obj.kind === 'Pod' ? withPodMetadata(next, meta) : withMetadata(next, meta);
+    // `{ ...m, uid, creationTimestamp, resourceVersion }` (and the generation), then the object
+    // with it: each one literal, through this kind's copy sites (copy.ts).
+    const sites = copySitesOf(st);
+    const meta =
+      generation !== undefined
+        ? copyAt<object>(sites.restampGen, next.metadata, [old.metadata.uid, old.metadata.creationTimestamp, rv, generation])
+        : copyAt<object>(sites.restamp, next.metadata, [old.metadata.uid, old.metadata.creationTimestamp, rv]);
+    next = copyAt(sites.withMeta, next, [meta]);
     byKey.set(key, next);
     this.reindex(st, old, next, key);
     this.emit(st, { type: 'MODIFIED', object: next, old, key });
@@ -252,7 +274,7 @@ export class Store {
   private state(kind: string): KindState {
     let st = this.states.get(kind);
     if (!st) {
-      st = { objects: undefined, handlers: [], admissions: [], indexes: [], indexByName: new Map(), writes: 0 };
+      st = { objects: undefined, handlers: [], admissions: [], indexes: [], indexByName: new Map(), writes: 0, copySites: undefined };
       this.states.set(kind, st);
     }
     return st;
@@ -323,12 +345,8 @@ function stampable(m: Meta): Mutable<Meta> {
 function podStampable(m: Meta): Mutable<Meta> {
   return { uid: '', resourceVersion: '', creationTimestamp: '', ...m };
 }
-function restamp(m: Meta, uid: string | undefined, creationTimestamp: string | undefined, resourceVersion: string): Record<string, unknown> {
-  return { ...m, uid, creationTimestamp, resourceVersion };
-}
-function restampPod(m: Meta, uid: string | undefined, creationTimestamp: string | undefined, resourceVersion: string): Record<string, unknown> {
-  return { ...m, uid, creationTimestamp, resourceVersion };
-}
+const NO_VALUES: readonly unknown[] = [];
+
 function withMetadata(o: KObject, metadata: object): KObject {
   return { ...o, metadata: metadata as Meta };
 }

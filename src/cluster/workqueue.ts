@@ -7,9 +7,11 @@ export class WorkQueue {
   private readonly waiting = new Set<string>();
 
   add(key: string): void {
-    if (this.waiting.has(key)) return;
-    this.waiting.add(key);
-    this.items.push(key);
+    // One hash lookup: the set grows only when the key was not waiting.
+    const waiting = this.waiting;
+    const before = waiting.size;
+    waiting.add(key);
+    if (waiting.size !== before) this.items.push(key);
   }
 
   /** The oldest waiting key, removed from the queue. */

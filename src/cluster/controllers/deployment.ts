@@ -91,10 +91,20 @@ export class DeploymentController implements Controller {
   readonly name = 'deployment';
   private ctx!: ControllerContext;
   private delayed!: Delayed;
+  /**
+   * Deployments whose last sync wrote nothing, took the RollingUpdate path and wanted no
+   * progress-deadline requeue: everything that sync read (the Deployment and its ReplicaSets) is
+   * watched, and nothing in it depended on the clock, so until a watch event queues the key again
+   * a sync could change nothing. A progress-deadline timer set during the rollout then has no
+   * sync to run. Upstream runs that sync; it is a no-op, so skipping it changes no outcome.
+   */
+  private readonly settled = new Set<string>();
+  /** Set by syncRolloutStatus when the current sync ends as described above. */
+  private endedSettled = false;
 
   start(ctx: ControllerContext): void {
     this.ctx = ctx;
-    this.delayed = new Delayed(ctx);
+    this.delayed = new Delayed(ctx, (key) => !this.settled.has(key));
     const s = ctx.store;
     indexByNamespace(s, 'Deployment');
     indexByNamespace(s, 'ReplicaSet');
@@ -165,15 +175,19 @@ export class DeploymentController implements Controller {
 
   sync(key: string): void {
     this.delayed.synced(key);
+    this.settled.delete(key);
     const { namespace, name } = splitKey(key);
     const d = this.ctx.store.get<D>('Deployment', namespace, name);
     if (!d) return;
+    this.endedSettled = false;
     try {
       this.syncDeployment({ d });
     } catch (e) {
       if (!(e instanceof IntOrStringError)) throw e;
+      this.endedSettled = false;
       this.ctx.record(d, 'Warning', 'InvalidStrategy', e.message);
     }
+    if (this.endedSettled) this.settled.add(key);
   }
 
   private syncDeployment(run: Run): void {
@@ -637,20 +651,23 @@ export class DeploymentController implements Controller {
     conditions = failure ? setCondition(conditions, failure) : removeCondition(conditions, 'ReplicaFailure');
     status = { ...status, conditions };
     if (deepEqual(d.status, status)) {
-      this.requeueStuck(d, status);
+      const requeued = this.requeueStuck(d, status);
+      // Recreate reads the old ReplicaSets' pods, which are not watched for every change.
+      this.endedSettled = !requeued && strategyType(d) !== 'Recreate';
       return;
     }
     this.writeDeployment(run, { status });
   }
 
-  /** requeueStuckDeployment: come back when the progress deadline would pass. */
-  private requeueStuck(d: D, status: DeploymentStatus): void {
+  /** requeueStuckDeployment: come back when the progress deadline would pass. True when it did. */
+  private requeueStuck(d: D, status: DeploymentStatus): boolean {
     const deadline = progressDeadlineSeconds(d);
     const cond = getCondition(d.status?.conditions, 'Progressing');
-    if (deadline === undefined || !cond) return;
-    if (deploymentComplete(d, status) || cond.reason === TIMED_OUT_REASON) return;
+    if (deadline === undefined || !cond) return false;
+    if (deploymentComplete(d, status) || cond.reason === TIMED_OUT_REASON) return false;
     const after = (timeMs(cond.lastUpdateTime) + deadline * 1000 - this.ctx.clock.now()) / 1000;
     this.delayed.after(objectKey(d), after < 1 ? 1 : after + 1);
+    return true;
   }
 
   private condition(type: string, status: string, reason: string, message: string): DeploymentCondition {
@@ -700,6 +717,8 @@ function withRevision(d: D, revision: string): D {
  * about to be created, the desired/max replica annotations. Undefined when nothing changes.
  */
 function newReplicaSetAnnotations(d: D, rs: RS, newRevision: string, exists: boolean): Record<string, string> | undefined {
+  // Most syncs change nothing: find that out without copying the annotations.
+  if (!annotationsWouldChange(d, rs, newRevision, exists)) return undefined;
   const a: Record<string, string> = { ...rs.metadata.annotations };
   let changed = false;
   for (const [k, v] of Object.entries(d.metadata.annotations ?? {})) {
@@ -743,6 +762,27 @@ function newReplicaSetAnnotations(d: D, rs: RS, newRevision: string, exists: boo
     }
   }
   return changed ? a : undefined;
+}
+
+/** Whether newReplicaSetAnnotations would report a change (the same tests, read-only). */
+function annotationsWouldChange(d: D, rs: RS, newRevision: string, exists: boolean): boolean {
+  const current = rs.metadata.annotations;
+  const own = d.metadata.annotations;
+  if (own) for (const k in own) if (!SKIP_COPY.has(k) && current?.[k] !== own[k]) return true;
+  const oldRevision = current?.[REVISION_ANNOTATION];
+  let oldRevisionInt = 0;
+  if (oldRevision !== undefined && oldRevision !== '') {
+    if (!/^[+-]?\d+$/.test(oldRevision)) return false;
+    oldRevisionInt = Number.parseInt(oldRevision, 10);
+  }
+  if (oldRevisionInt < Number.parseInt(newRevision, 10)) return true;
+  if (!exists) {
+    return (
+      current?.[DESIRED_REPLICAS_ANNOTATION] !== String(desiredReplicas(d)) ||
+      current?.[MAX_REPLICAS_ANNOTATION] !== String(desiredReplicas(d) + maxSurge(d))
+    );
+  }
+  return false;
 }
 
 /** getReplicaFailures: the first ReplicaFailure condition of the new, then the old ReplicaSets. */

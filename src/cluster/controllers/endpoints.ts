@@ -1,7 +1,7 @@
 // The legacy Endpoints controller (pkg/controller/endpoint): one v1 Endpoints object per Service
 // with a selector, single-family, truncated at 1000 addresses. (v1 Endpoints is deprecated since
 // v1.33; kube-proxy reads EndpointSlices only, but the controller still runs.)
-import type { EndpointPort, Endpoints, Pod, Service } from 'kubernetes-types/core/v1.js';
+import type { EndpointPort, Endpoints, Pod, Service, ServicePort } from 'kubernetes-types/core/v1.js';
 import type { Controller, ControllerContext } from '../controller.js';
 import { splitKey, type KObject } from '../object.js';
 import { podsForMap } from '../podindex.js';
@@ -82,12 +82,6 @@ export class EndpointsController implements Controller {
     const v6 = serviceIsIPv6(service);
     // One port object per (Service port, number), shared by the Pods that resolve to it.
     const portObjects = new Map<string, EndpointPort>();
-    const endpointPort = (i: number, port: number): EndpointPort => {
-      const k = `${i}:${port}`;
-      let p = portObjects.get(k);
-      if (!p) portObjects.set(k, (p = endpointPortFromServicePort(svcPorts[i]!, port)));
-      return p;
-    };
     for (const pod of pods) {
       // Unlike slices, terminating Pods count only with publishNotReadyAddresses.
       if (!shouldPodBeInEndpoints(pod, publishNotReady)) continue;
@@ -103,7 +97,7 @@ export class EndpointsController implements Controller {
       for (let i = 0; i < svcPorts.length; i++) {
         const port = findPort(pod, svcPorts[i]!);
         if (port === undefined) continue;
-        addEndpointSubset(subsets, pod, addr, endpointPort(i, port), publishNotReady);
+        addEndpointSubset(subsets, pod, addr, endpointPort(portObjects, svcPorts, i, port), publishNotReady);
       }
     }
     subsets = repackSubsets(subsets);
@@ -164,6 +158,14 @@ export class EndpointsController implements Controller {
     const { store, queue } = this.ctx;
     for (const k of servicesForPodEvent(store, ev)) queue.add(k);
   }
+}
+
+/** The port object for (Service port i, number), made once per sync. */
+function endpointPort(made: Map<string, EndpointPort>, svcPorts: readonly ServicePort[], i: number, port: number): EndpointPort {
+  const k = `${i}:${port}`;
+  let p = made.get(k);
+  if (!p) made.set(k, (p = endpointPortFromServicePort(svcPorts[i]!, port)));
+  return p;
 }
 
 /** stringMapsEqual(a without `skip`, b), without copying `a` (a `delete` would slow it down). */

@@ -66,7 +66,6 @@ export class EndpointSliceMirroringController implements Controller {
       if (shouldMirror(ev.object) || (ev.type === 'MODIFIED' && shouldMirror(ev.old))) queue.add(keyOf(ev.object));
     });
     store.watch<KObject & Service>('Service', (ev) => {
-      const nilSelector = (s: Service | undefined) => !s?.spec?.selector;
       if (ev.type === 'MODIFIED' ? nilSelector(ev.old) !== nilSelector(ev.object) : nilSelector(ev.object)) {
         queue.add(keyOf(ev.object));
       }
@@ -103,7 +102,6 @@ export class EndpointSliceMirroringController implements Controller {
   private onSlice(ev: WatchEvent<Slice>): void {
     if (this.writing) return;
     const slice = ev.object;
-    const mine = (s: Slice): boolean => s.metadata.labels?.[LABEL_MANAGED_BY] === MIRRORING_CONTROLLER_NAME;
     if (ev.type === 'ADDED') {
       if (mine(slice) && this.tracker.shouldSync(slice)) this.queueForSlice(slice);
     } else if (ev.type === 'MODIFIED') {
@@ -133,6 +131,15 @@ export class EndpointSliceMirroringController implements Controller {
       this.writing = false;
     }
   }
+}
+
+/** Managed by this controller. (Module functions: tsx names every closure made in a call.) */
+function mine(s: Slice): boolean {
+  return s.metadata.labels?.[LABEL_MANAGED_BY] === MIRRORING_CONTROLLER_NAME;
+}
+
+function nilSelector(s: Service | undefined): boolean {
+  return !s?.spec?.selector;
 }
 
 function keyOf(o: KObject): string {

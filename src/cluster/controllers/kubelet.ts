@@ -7,7 +7,7 @@
 import type { Container, ContainerState, ContainerStatus, Node, Pod, PodCondition, PodStatus } from 'kubernetes-types/core/v1.js';
 import type { Controller, ControllerContext } from '../controller.js';
 import type { KObject, Stored } from '../object.js';
-import { controllerOf, flat, objectKey } from '../object.js';
+import { controllerOf, objectKey } from '../object.js';
 import { POD_NODE_INDEX } from '../podindex.js';
 import type { PodIpam } from '../ipam/pod-ipam.js';
 import { HostLocalIpam } from '../ipam/host-local.js';
@@ -139,7 +139,18 @@ export class Kubelet implements Controller {
     }
 
     if (!rt) {
-      rt = { uid: pod.metadata.uid!, node: node.metadata.name!, seenAt: now, ipamHeld: false };
+      // Every field declared up front: fields added later would live in a side array.
+      rt = {
+        uid: pod.metadata.uid!,
+        node: node.metadata.name!,
+        seenAt: now,
+        startedAt: undefined,
+        ips: undefined,
+        ipamHeld: false,
+        sandboxError: undefined,
+        terminatingSince: undefined,
+        timerAt: undefined,
+      };
       this.runtimes.set(key, rt);
       if (phase === 'Running' && pod.status?.podIP) this.adopt(pod, node, rt);
     }
@@ -338,20 +349,35 @@ export class Kubelet implements Controller {
     for (const c of kubeletConds) conditions.push(stampCondition(c, conditionOf(old, c.type), now));
     conditions.push(stampCondition(COND_SCHEDULED, conditionOf(old, 'PodScheduled'), now));
     for (const o of old) if (!KUBELET_CONDITIONS.has(o.type)) conditions.push(o);
+    const ips = rt.ips;
+    const qos = pod.status?.qosClass;
+    const nominated = pod.status?.nominatedNodeName;
+    if (host.ips.length && ips && ips.length && qos && !nominated && !initContainerStatuses) {
+      // The usual status as one literal (the same keys, in the same order, as built below),
+      // so that all its properties live in the object itself.
+      return {
+        phase,
+        conditions,
+        hostIP: host.ips[0],
+        hostIPs: host.refs,
+        podIP: ips[0],
+        podIPs: ips.length === 1 ? [{ ip: ips[0] }] : ips.map((ip) => ({ ip })),
+        startTime: this.ts.at(rt.seenAt),
+        qosClass: qos,
+        containerStatuses,
+      };
+    }
     const out: Mutable<PodStatus> = { phase, conditions };
     if (host.ips.length) {
       out.hostIP = host.ips[0];
       out.hostIPs = host.refs;
     }
-    const ips = rt.ips;
     if (ips && ips.length) {
       out.podIP = ips[0];
       out.podIPs = ips.length === 1 ? [{ ip: ips[0] }] : ips.map((ip) => ({ ip }));
     }
     out.startTime = this.ts.at(rt.seenAt);
-    const qos = pod.status?.qosClass;
     if (qos) out.qosClass = qos;
-    const nominated = pod.status?.nominatedNodeName;
     if (nominated) out.nominatedNodeName = nominated;
     if (initContainerStatuses) out.initContainerStatuses = initContainerStatuses;
     out.containerStatuses = containerStatuses;
@@ -549,11 +575,19 @@ function sandboxId(pod: Pod): string {
 }
 
 function containerId(pod: Pod, c: Container): string {
-  return flat(`containerd://${hexId(pod.metadata?.uid ?? '', c.name)}`);
+  // `containerd://` and the id written into one array: one flat string, no concatenation.
+  writeHexId(CONTAINER_ID, CONTAINERD_PREFIX.length, pod.metadata?.uid ?? '', c.name);
+  return String.fromCharCode.apply(null, CONTAINER_ID);
 }
 
 /** A 64-hex id derived from the pod uid and a name (deterministic, no draw from the rng). */
 function hexId(uid: string, name: string): string {
+  writeHexId(HEX_ID, 0, uid, name);
+  return String.fromCharCode.apply(null, HEX_ID);
+}
+
+/** hexId's 64 character codes, written into `out` from `base`. */
+function writeHexId(out: number[], base: number, uid: string, name: string): void {
   // FNV-style hashes of `${uid}/${name}`, then the uid's hex digits; written as character codes
   // into one reused array (this runs for every container status written).
   let h1 = 0x811c9dc5;
@@ -564,21 +598,21 @@ function hexId(uid: string, name: string): string {
     h1 = Math.imul(h1 ^ ch, 16777619);
     h2 = Math.imul(h2 ^ ch, 2246822519);
   }
-  const out = HEX_ID;
-  writeHex(out, 0, h1);
-  writeHex(out, 8, h2);
-  let at = 16;
-  for (let i = 0; i < uid.length && at < 48; i++) {
+  writeHex(out, base, h1);
+  writeHex(out, base + 8, h2);
+  let at = base + 16;
+  for (let i = 0; i < uid.length && at < base + 48; i++) {
     const ch = uid.charCodeAt(i);
     if (ch !== DASH) out[at++] = ch;
   }
-  while (at < 48) out[at++] = ZERO;
-  writeHex(out, 48, h1 ^ h2);
-  writeHex(out, 56, Math.imul(h1, 31) ^ h2);
-  return String.fromCharCode.apply(null, out);
+  while (at < base + 48) out[at++] = ZERO;
+  writeHex(out, base + 48, h1 ^ h2);
+  writeHex(out, base + 56, Math.imul(h1, 31) ^ h2);
 }
 
 const HEX_ID: number[] = new Array<number>(64).fill(0);
+const CONTAINERD_PREFIX = 'containerd://';
+const CONTAINER_ID: number[] = [...Array.from(CONTAINERD_PREFIX, (c) => c.charCodeAt(0)), ...new Array<number>(64).fill(0)];
 const HEX_DIGITS = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 const SLASH = 47;
 const DASH = 45;

@@ -36,6 +36,24 @@ function makeEndpoint(pod: Pod, node: Node | undefined, service: Service, addres
   const terminating = pod.metadata?.deletionTimestamp !== undefined;
   // "ready" is never true for a terminating Pod, unless publishNotReadyAddresses says so.
   const ready = service.spec?.publishNotReadyAddresses === true || (serving && !terminating);
+  const nodeName = pod.spec?.nodeName;
+  const zone = node?.metadata?.labels?.[LABEL_TOPOLOGY_ZONE];
+  if (nodeName && zone && !shouldSetHostname(pod, service)) {
+    // The usual endpoint as one literal (the keys in the order built below), so that all its
+    // properties live in the object itself.
+    return {
+      addresses: getEndpointAddresses(pod.status, addressType),
+      conditions: { ready, serving, terminating },
+      targetRef: {
+        kind: 'Pod',
+        namespace: pod.metadata?.namespace ?? 'default',
+        name: pod.metadata?.name ?? '',
+        uid: pod.metadata?.uid ?? '',
+      },
+      nodeName,
+      zone,
+    };
+  }
   const ep: SliceEndpoint = {
     addresses: getEndpointAddresses(pod.status, addressType),
     conditions: { ready, serving, terminating },
@@ -47,8 +65,7 @@ function makeEndpoint(pod: Pod, node: Node | undefined, service: Service, addres
     name: pod.metadata?.name ?? '',
     uid: pod.metadata?.uid ?? '',
   };
-  if (pod.spec?.nodeName) ep.nodeName = pod.spec.nodeName;
-  const zone = node?.metadata?.labels?.[LABEL_TOPOLOGY_ZONE];
+  if (nodeName) ep.nodeName = nodeName;
   if (zone) ep.zone = zone;
   return ep;
 }

@@ -270,23 +270,22 @@ export class Reconciler {
     // PopAny takes endpoints in the set's (insertion) order.
     const remaining = [...desired.values()];
     let next = 0;
-    const left = (): number => remaining.length - next;
 
     // 2.
-    if (left() > 0 && toUpdateNames.size > 0) {
+    if (remaining.length - next > 0 && toUpdateNames.size > 0) {
       const slices = [...toUpdateNames].map((n) => byName.get(n)!);
       slices.sort((a, b) => b.endpoints.length - a.endpoints.length);
-      for (const s of slices) while (left() > 0 && s.endpoints.length < max) s.endpoints.push(remaining[next++]!);
+      for (const s of slices) while (remaining.length - next > 0 && s.endpoints.length < max) s.endpoints.push(remaining[next++]!);
     }
 
     // 3.
     const toCreate: Slice[] = [];
-    while (left() > 0) {
+    while (remaining.length - next > 0) {
       let fill: Slice | undefined;
-      if (left() < max && unchanged.size > 0) {
+      if (remaining.length - next < max && unchanged.size > 0) {
         const found = sliceToFill(
           [...unchanged].map((n) => byName.get(n)!),
-          left(),
+          remaining.length - next,
           max,
         );
         if (found) {
@@ -295,7 +294,7 @@ export class Reconciler {
         }
       }
       if (!fill) fill = newEndpointSlice(service, ports, addressType, this.opts.controllerName);
-      while (left() > 0 && fill.endpoints.length < max) fill.endpoints.push(remaining[next++]!);
+      while (remaining.length - next > 0 && fill.endpoints.length < max) fill.endpoints.push(remaining[next++]!);
       if (fill.metadata.name) {
         toUpdateNames.add(fill.metadata.name);
         unchanged.delete(fill.metadata.name);

@@ -6,7 +6,21 @@ import { podReadyCondition } from './podutil.js';
 
 interface ServiceState {
   lastServiceTriggerTime: number;
-  lastPodTriggerTimes: Map<string, number>;
+  /** The pods (with a Ready time) of the last sync and their times, in the order seen. */
+  names: string[];
+  times: number[];
+  /** names → times, made only when a pod is not where it was last time. */
+  byName: Map<string, number> | undefined;
+}
+
+/** The time a pod had at the last sync (0 for none): by position first, as pods keep their order. */
+function lastPodTime(known: ServiceState, at: number, name: string): number {
+  if (known.names[at] === name) return known.times[at]!;
+  if (!known.byName) {
+    known.byName = new Map();
+    for (let i = 0; i < known.names.length; i++) known.byName.set(known.names[i]!, known.times[i]!);
+  }
+  return known.byName.get(name) ?? 0;
 }
 
 // Many Pods share a timestamp (they have second precision): parse each text once.
@@ -30,18 +44,29 @@ let lastMs = NaN;
 let lastText = '';
 
 export function formatRFC3339Nano(ms: number): string {
-  // Many Services share a trigger time: remember the last one formatted.
+  // Many Services share a trigger time: remember the last one formatted, and the recent others.
   if (ms === lastMs) return lastText;
-  lastText = formatNano(ms);
+  let text = formatted.get(ms);
+  if (text === undefined) {
+    text = formatNano(ms);
+    if (formatted.size >= 1 << 12) formatted.clear();
+    formatted.set(ms, text);
+  }
+  lastText = text;
   lastMs = ms;
-  return lastText;
+  return text;
 }
+
+const formatted = new Map<number, string>();
 
 function formatNano(ms: number): string {
   const iso = new Date(ms).toISOString(); // 2026-01-01T00:00:05.120Z
-  const [head, frac] = iso.slice(0, -1).split('.');
-  const trimmed = (frac ?? '').replace(/0+$/, '');
-  return trimmed ? `${head}.${trimmed}Z` : `${head}Z`;
+  const dot = iso.lastIndexOf('.');
+  if (dot < 0) return iso;
+  // The fraction without trailing zeros (none left: no fraction at all).
+  let end = iso.length - 1;
+  while (end > dot + 1 && iso.charCodeAt(end - 1) === 48) end--;
+  return end === dot + 1 ? `${iso.slice(0, dot)}Z` : `${iso.slice(0, end)}Z`;
 }
 
 export class TriggerTimeTracker {
@@ -52,17 +77,20 @@ export class TriggerTimeTracker {
     const key = `${namespace}/${service.metadata?.name ?? ''}`;
     const known = this.states.get(key);
     let minChanged = 0;
-    const podTimes = new Map<string, number>();
+    // Parallel lists rather than a map per sync (pod names are unique within a namespace).
+    const names: string[] = [];
+    const times: number[] = [];
     for (const pod of pods) {
       const t = parseTime(podReadyCondition(pod)?.lastTransitionTime);
       if (t === 0) continue;
       const name = pod.metadata?.name ?? '';
-      podTimes.set(name, t);
-      if (t > (known?.lastPodTriggerTimes.get(name) ?? 0)) minChanged = minTime(minChanged, t);
+      if (t > (known ? lastPodTime(known, names.length, name) : 0)) minChanged = minTime(minChanged, t);
+      names.push(name);
+      times.push(t);
     }
     const svcTime = parseTime(service.metadata?.creationTimestamp);
     if (svcTime > (known?.lastServiceTriggerTime ?? 0)) minChanged = minTime(minChanged, svcTime);
-    this.states.set(key, { lastServiceTriggerTime: svcTime, lastPodTriggerTimes: podTimes });
+    this.states.set(key, { lastServiceTriggerTime: svcTime, names, times, byName: undefined });
     const result = known ? minChanged : svcTime;
     return result === 0 ? undefined : result;
   }

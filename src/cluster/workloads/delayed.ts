@@ -5,7 +5,15 @@ import type { ControllerContext } from '../controller.js';
 export class Delayed {
   private readonly due = new Map<string, number>();
 
-  constructor(private readonly ctx: ControllerContext) {}
+  /**
+   * `needed`, when given, is asked as a wait comes due: false means a sync now could change
+   * nothing (the controller knows its last sync saw the current state and did not depend on
+   * time), so the key is not queued.
+   */
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly needed?: (key: string) => boolean,
+  ) {}
 
   after(key: string, seconds: number): void {
     const delay = Math.max(0, seconds);
@@ -14,7 +22,16 @@ export class Delayed {
     const cur = this.due.get(key);
     if (cur !== undefined && cur >= now && cur <= at) return;
     this.due.set(key, at);
-    this.ctx.enqueueAfter(key, delay);
+    const needed = this.needed;
+    if (!needed) {
+      this.ctx.enqueueAfter(key, delay);
+      return;
+    }
+    // The same timer enqueueAfter sets, with the question asked when it fires.
+    this.ctx.clock.after(delay, () => {
+      if (needed(key)) this.ctx.queue.add(key);
+      else this.synced(key);
+    });
   }
 
   /** Call at the start of a sync: a wait that has come due is over. */

@@ -32,8 +32,18 @@ export function isPodRunningAndReady(p: Pod): boolean {
 
 /** Milliseconds of an RFC 3339 timestamp; NaN when absent. */
 export function timeMs(t: string | undefined): number {
-  return t ? Date.parse(t) : Number.NaN;
+  if (!t) return Number.NaN;
+  // Objects share a few timestamps (second precision): parse each text once.
+  let ms = parsedTimes.get(t);
+  if (ms === undefined) {
+    ms = Date.parse(t);
+    if (parsedTimes.size >= 1 << 16) parsedTimes.clear();
+    parsedTimes.set(t, ms);
+  }
+  return ms;
 }
+
+const parsedTimes = new Map<string, number>();
 
 /**
  * podutil.IsPodAvailable: ready, and ready for longer than minReadySeconds

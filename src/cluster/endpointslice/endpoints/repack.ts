@@ -10,6 +10,8 @@ interface PortEntry {
 }
 
 export function repackSubsets(subsets: readonly EndpointSubset[]): EndpointSubset[] {
+  const onePort = repackOnePort(subsets);
+  if (onePort) return onePort;
   // Each unique port → the addresses offering it (deduplicated by IP and UID), with readiness.
   const allAddrs = new Map<string, EndpointAddress>();
   const portToAddrs = new Map<string, PortEntry>();
@@ -65,6 +67,45 @@ export function repackSubsets(subsets: readonly EndpointSubset[]): EndpointSubse
     });
   }
   return sortSubsets(final);
+}
+
+/**
+ * The common case, worked out directly: one-address subsets that all carry the same single port
+ * object, with no target UID twice. The general path then has nothing to deduplicate or group
+ * and yields this one subset (ready and not-ready addresses each sorted, then the port).
+ */
+function repackOnePort(subsets: readonly EndpointSubset[]): EndpointSubset[] | undefined {
+  if (subsets.length === 0) return undefined;
+  const port = subsets[0]!.ports?.[0];
+  if (!port) return undefined;
+  const ready: EndpointAddress[] = [];
+  const notReady: EndpointAddress[] = [];
+  const uids = new Set<string>();
+  for (const s of subsets) {
+    if (s.ports?.length !== 1 || s.ports[0] !== port) return undefined;
+    const a = s.addresses;
+    const n = s.notReadyAddresses;
+    let addr: EndpointAddress;
+    let isReady: boolean;
+    if (a?.length === 1 && !n?.length) {
+      addr = a[0]!;
+      isReady = true;
+    } else if (n?.length === 1 && !a?.length) {
+      addr = n[0]!;
+      isReady = false;
+    } else {
+      return undefined;
+    }
+    const uid = addr.targetRef?.uid;
+    if (!uid || uids.has(uid)) return undefined;
+    uids.add(uid);
+    (isReady ? ready : notReady).push(addr);
+  }
+  const out: { addresses?: EndpointAddress[]; notReadyAddresses?: EndpointAddress[]; ports?: EndpointPort[] } = {};
+  if (ready.length) out.addresses = ready.sort(compareAddresses);
+  if (notReady.length) out.notReadyAddresses = notReady.sort(compareAddresses);
+  out.ports = [port];
+  return [out];
 }
 
 /** LessEndpointAddress: by IP bytes, then addresses without targetRef first, then by UID. */
