@@ -14,7 +14,7 @@
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import type { PodIpam, PodIpamResult } from './pod-ipam.js';
 import { prefixAddresses, stableMac, VpcSubnets } from './vpc-subnet.js';
-import { instanceTypeLabel, insertSorted, podUid } from './eni-common.js';
+import { claimSlot, instanceTypeLabel, podUid, releaseSlot, takeSlot, type AddressSlots } from './eni-common.js';
 
 export type AwsIpamMode = 'secondary-ip' | 'prefix';
 
@@ -53,13 +53,9 @@ export interface EniView {
   readonly prefixes: readonly string[];
 }
 
-interface Eni extends EniView {
+interface Eni extends EniView, AddressSlots {
   readonly podAddresses: string[];
   readonly prefixes: string[];
-  /** Index in podAddresses of the next never-used address. */
-  cursor: number;
-  /** Released indexes, ascending: reused first. */
-  released: number[];
 }
 
 interface NodeState {
@@ -120,7 +116,7 @@ export class AwsEniIpam implements PodIpam {
     state.byPod.delete(uid);
     state.owner.delete(ip);
     const eni = state.list[state.eniOf.get(ip)!]!;
-    insertSorted(eni.released, eni.podAddresses.indexOf(ip));
+    releaseSlot(eni, eni.podAddresses.indexOf(ip));
     state.free++;
   }
 
@@ -143,14 +139,7 @@ export class AwsEniIpam implements PodIpam {
         dev = eni.deviceNumber;
       }
       const eni = state.list[dev]!;
-      const idx = eni.podAddresses.indexOf(ip);
-      const r = eni.released.indexOf(idx);
-      if (r >= 0) eni.released.splice(r, 1);
-      else if (idx >= eni.cursor) {
-        // Addresses between the cursor and this one stay free: move them to the released list.
-        for (let i = eni.cursor; i < idx; i++) insertSorted(eni.released, i);
-        eni.cursor = idx + 1;
-      } else continue;
+      if (!claimSlot(eni, eni.podAddresses.indexOf(ip))) continue;
       state.owner.set(ip, uid);
       state.byPod.set(uid, ip);
       state.free--;
@@ -224,9 +213,7 @@ export class AwsEniIpam implements PodIpam {
 
   private take(state: NodeState, uid: string): string | undefined {
     for (const eni of state.list) {
-      let idx: number | undefined;
-      if (eni.released.length) idx = eni.released.shift();
-      else if (eni.cursor < eni.podAddresses.length) idx = eni.cursor++;
+      const idx = takeSlot(eni);
       if (idx === undefined) continue;
       const ip = eni.podAddresses[idx]!;
       state.owner.set(ip, uid);

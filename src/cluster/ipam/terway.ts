@@ -15,7 +15,7 @@ import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import type { PodIpam, PodIpamResult } from './pod-ipam.js';
 import type { EniLimitLookup } from './aws-eni.js';
 import { stableMac, VpcSubnets } from './vpc-subnet.js';
-import { instanceTypeLabel, insertSorted, podUid } from './eni-common.js';
+import { claimSlot, instanceTypeLabel, podUid, releaseSlot, takeSlot, type AddressSlots } from './eni-common.js';
 
 export type TerwayIpamMode = 'shared' | 'exclusive';
 
@@ -46,10 +46,8 @@ export interface TerwayEniView {
   readonly podUid?: string;
 }
 
-interface Eni extends TerwayEniView {
+interface Eni extends TerwayEniView, AddressSlots {
   readonly podAddresses: string[];
-  released: number[];
-  cursor: number;
 }
 
 interface NodeState {
@@ -108,7 +106,7 @@ export class TerwayIpam implements PodIpam {
       this.subnets.release(state.subnet, ip);
       return;
     }
-    insertSorted(eni.released, eni.podAddresses.indexOf(ip));
+    releaseSlot(eni, eni.podAddresses.indexOf(ip));
   }
 
   reserve(node: Node, pod: Pod, ips: readonly string[]): void {
@@ -119,13 +117,7 @@ export class TerwayIpam implements PodIpam {
     if (ip === undefined || state.owner.has(ip)) return;
     const eni = state.eniOf.get(ip);
     if (eni) {
-      const idx = eni.podAddresses.indexOf(ip);
-      const r = eni.released.indexOf(idx);
-      if (r >= 0) eni.released.splice(r, 1);
-      else if (idx >= eni.cursor) {
-        for (let i = eni.cursor; i < idx; i++) insertSorted(eni.released, i);
-        eni.cursor = idx + 1;
-      } else return;
+      if (!claimSlot(eni, eni.podAddresses.indexOf(ip))) return;
     } else {
       if (!this.subnets.isFree(state.subnet, ip)) return;
       if (this.options.mode === 'exclusive') {
@@ -143,9 +135,7 @@ export class TerwayIpam implements PodIpam {
           target.podAddresses.push(ip);
           state.eniOf.set(ip, target);
         }
-        const idx = target.podAddresses.indexOf(ip);
-        for (let i = target.cursor; i < idx; i++) insertSorted(target.released, i);
-        target.cursor = idx + 1;
+        claimSlot(target, target.podAddresses.indexOf(ip));
       }
     }
     state.owner.set(ip, uid);
@@ -201,10 +191,8 @@ export class TerwayIpam implements PodIpam {
 
   private takeShared(state: NodeState, uid: string): string | { error: string } {
     for (const eni of state.list) {
-      let idx: number | undefined;
-      if (eni.released.length) idx = eni.released.shift();
-      else if (eni.cursor < eni.podAddresses.length) idx = eni.cursor++;
-      else if (eni.podAddresses.length < state.ipv4PerEni) {
+      let idx = takeSlot(eni);
+      if (idx === undefined && eni.podAddresses.length < state.ipv4PerEni) {
         const ip = this.subnets.takeAddress(state.subnet);
         if (!ip) return { error: subnetFull(state) };
         eni.podAddresses.push(ip);
