@@ -145,31 +145,18 @@ export function evaluateWithIpvs(netfilter: Netfilter, ipvs: IpvsNode, packet: P
       };
       const probability = mul(o.probability, b.probability);
       const rs = b.server;
-      if (!rs) {
+      if (!rs || rs.method !== 'masq') {
+        // IPVS answers itself (no server: ICMP unreachable) or sends the packet on unchanged (DR, tunnel).
         const s = step(o, d.service, b, d.scheduler, o.packet);
+        const towards = rs && netfilter.node.route(rewritePacket(o.packet, { dst: rs.address }));
         paths.push({
           probability,
           probabilityValue: toNumber(probability),
-          verdict: 'REJECT',
-          rejectWith: o.packet.family === 6 ? 'icmp6-port-unreachable' : 'icmp-port-unreachable',
-          packet: o.packet,
-          steps: [...o.trace, s],
-          ipvs: s,
-          legs: [o],
-          sourcePortMayVary: o.sourcePortMayVary,
-          logs: o.logs,
-          ...extra,
-        });
-        continue;
-      }
-      if (rs.method !== 'masq') {
-        const s = step(o, d.service, b, d.scheduler, o.packet);
-        const towards = netfilter.node.route(rewritePacket(o.packet, { dst: rs.address }));
-        paths.push({
-          probability,
-          probabilityValue: toNumber(probability),
-          verdict: towards ? 'ACCEPT' : 'NO_ROUTE',
-          ...(towards ? { delivery: 'output' as const, ...(towards.outInterface !== undefined ? { outInterface: towards.outInterface } : {}) } : {}),
+          ...(!rs
+            ? { verdict: 'REJECT' as const, rejectWith: o.packet.family === 6 ? 'icmp6-port-unreachable' : 'icmp-port-unreachable' }
+            : towards
+              ? { verdict: 'ACCEPT' as const, delivery: 'output' as const, ...(towards.outInterface !== undefined ? { outInterface: towards.outInterface } : {}) }
+              : { verdict: 'NO_ROUTE' as const }),
           packet: o.packet,
           steps: [...o.trace, s],
           ipvs: s,
