@@ -40,6 +40,30 @@ export interface RunResult {
   stderr: string;
 }
 
+/**
+ * Start the agent's server in a namespace (it answers each connection with its name) and wait until it
+ * listens; the child goes into `children` at once, for teardown.
+ */
+export function startAgentServer(ns: string, name: string, ports: readonly number[], children: ChildProcess[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, AGENT, 'server', name, JSON.stringify(ports)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server in ${ns} did not start`)), 10_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server in ${ns} exited (${code})`));
+    });
+  });
+}
+
 /** Stop the agent processes a suite started, then delete its namespaces, newest first (the list is emptied). */
 export async function teardown(children: readonly ChildProcess[], namespaces: string[]): Promise<void> {
   for (const c of children) {
@@ -215,26 +239,7 @@ export class KernelLab {
   }
 
   private startServer(role: Source): Promise<void> {
-    const host = this.hosts[role];
-    return new Promise((resolve, reject) => {
-      const child = spawn('ip', ['netns', 'exec', host.ns, process.execPath, AGENT, 'server', role, JSON.stringify(SERVER_PORTS)], {
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      this.children.push(child);
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`server in ${host.ns} did not start`)), 10_000);
-      child.stdout!.on('data', (d) => {
-        out += d;
-        if (out.includes('ready')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`server in ${host.ns} exited (${code})`));
-      });
-    });
+    return startAgentServer(this.hosts[role].ns, role, SERVER_PORTS, this.children);
   }
 
   /** A fresh source port for the next flow (flows never reuse a conntrack tuple). */

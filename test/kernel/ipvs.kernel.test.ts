@@ -12,13 +12,13 @@
 // nothing touches the host's own tables. Skips with a printed reason where it cannot run (not
 // Linux, not root, no ipvsadm, no IPVS in the kernel); fails instead when CI=true, except for a
 // kernel without IPVS.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makePacket, TCP_SYN } from '../../src/net/packet.js';
 import { decide, parseIpvsadm, rrNext, type IpvsConfig, type VirtualService } from '../../src/dataplane/ipvs/index.js';
-import { chiSquare, run, teardown } from './harness.js';
+import { chiSquare, run, startAgentServer, teardown } from './harness.js';
 
 const AGENT = fileURLToPath(new URL('./agent.mjs', import.meta.url));
 const SCHEDULERS = ['rr', 'sh', 'dh', 'mh'] as const;
@@ -160,23 +160,7 @@ class IpvsLab {
   }
 
   private startServer(ns: string, name: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const child = spawn('ip', ['netns', 'exec', ns, process.execPath, AGENT, 'server', name, JSON.stringify([RS_PORT])], { stdio: ['pipe', 'pipe', 'pipe'] });
-      this.servers.push(child);
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`server in ${ns} did not start`)), 10_000);
-      child.stdout!.on('data', (d) => {
-        out += d;
-        if (out.includes('ready')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`server in ${ns} exited (${code})`));
-      });
-    });
+    return startAgentServer(ns, name, [RS_PORT], this.servers);
   }
 
   /**

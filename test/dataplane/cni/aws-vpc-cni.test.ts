@@ -8,7 +8,7 @@ import { applyRestore, emptyRuleset, parseIptablesSave } from '../../../src/data
 import { canonicalRuleText } from '../../../src/dataplane/netfilter/print.js';
 import { routeInput, routeOutput } from '../../../src/dataplane/routing/forward.js';
 import { makePacket } from '../../../src/net/packet.js';
-import { buildNetwork, cluster, cniNode, cniPod, expectOk, nodeObject, podObject, routeVia, type NodeDef } from './vpc-fixture.js';
+import { buildNetwork, cluster, cniNode, cniPod, deploy, expectOk, podObject, routeVia, type NodeDef } from './vpc-fixture.js';
 
 const VPC = '192.168.0.0/16';
 const SERVICES = '10.100.0.0/16';
@@ -21,20 +21,6 @@ const SUBNETS = new Map([
 
 function plugin(mode = 'secondary-ip') {
   return createAwsVpcCni({ mode, clusterCIDRs: [VPC], serviceCIDRs: [SERVICES], cloud: 'aws', nodeSubnet: (n) => SUBNETS.get(n) });
-}
-
-/** `count` pods on each node, allocated through the plugin's IPAM in order. */
-function deploy(cni: ReturnType<typeof plugin>, perNode: ReadonlyMap<NodeDef, number>): CniPod[] {
-  const pods: CniPod[] = [];
-  for (const [node, count] of perNode) {
-    for (let i = 0; i < count; i++) {
-      const pod = podObject('default', `${node.name}-web-${i}`);
-      const r = cni.ipam.allocate(nodeObject(node), pod);
-      expectOk(r);
-      pods.push(cniPod(pod, node.name, r.ips));
-    }
-  }
-  return pods;
 }
 
 describe('aws-vpc-cni host rendering', () => {

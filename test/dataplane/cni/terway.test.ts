@@ -5,7 +5,7 @@ import { createTerway } from '../../../src/dataplane/cni/terway.js';
 import type { CniPod } from '../../../src/dataplane/cni/types.js';
 import { routeInput, routeOutput } from '../../../src/dataplane/routing/forward.js';
 import { makePacket } from '../../../src/net/packet.js';
-import { buildNetwork, cluster, cniNode, cniPod, expectOk, nodeObject, podObject, type NodeDef } from './vpc-fixture.js';
+import { buildNetwork, cluster, cniNode, cniPod, deploy, podObject, type NodeDef } from './vpc-fixture.js';
 
 const VPC = '192.168.0.0/16';
 const SERVICES = '172.21.0.0/20';
@@ -18,19 +18,6 @@ const SUBNETS = new Map([
 
 function plugin(mode = 'shared') {
   return createTerway({ mode, clusterCIDRs: [VPC], serviceCIDRs: [SERVICES], cloud: 'alibaba', nodeSubnet: (n) => SUBNETS.get(n) });
-}
-
-function deploy(cni: ReturnType<typeof plugin>, perNode: ReadonlyMap<NodeDef, number>): CniPod[] {
-  const pods: CniPod[] = [];
-  for (const [node, count] of perNode) {
-    for (let i = 0; i < count; i++) {
-      const pod = podObject('default', `${node.name}-web-${i}`);
-      const r = cni.ipam.allocate(nodeObject(node), pod);
-      expectOk(r);
-      pods.push(cniPod(pod, node.name, r.ips));
-    }
-  }
-  return pods;
 }
 
 describe('terway shared ENI: rendering', () => {

@@ -96,3 +96,17 @@ export function routeVia(net: Network, ns: string): (p: Packet) => RouteResult |
 export function expectOk<T extends { ok: boolean }>(r: T): asserts r is Extract<T, { ok: true }> {
   expect(r.ok, JSON.stringify(r)).toBe(true);
 }
+
+/** `count` pods on each node, allocated through the plugin's IPAM in order (as kubelet would ask for them). */
+export function deploy(plugin: Pick<CniPlugin, 'ipam'>, perNode: ReadonlyMap<NodeDef, number>): CniPod[] {
+  const pods: CniPod[] = [];
+  for (const [node, count] of perNode) {
+    for (let i = 0; i < count; i++) {
+      const pod = podObject('default', `${node.name}-web-${i}`);
+      const r = plugin.ipam.allocate(nodeObject(node), pod);
+      expectOk(r);
+      pods.push(cniPod(pod, node.name, r.ips));
+    }
+  }
+  return pods;
+}

@@ -5,7 +5,7 @@
 // (which never stores anything) is the judge.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { mustParseIptablesSave, Netfilter, type Injection, type Outcome } from '../../../src/dataplane/netfilter/index.js';
+import { mustParseIptablesSave, Netfilter, type Injection } from '../../../src/dataplane/netfilter/index.js';
 import { FlowCache, FlowRecord } from '../../../src/dataplane/netfilter/flow-cache.js';
 import { makePacket, type L4Protocol } from '../../../src/net/packet.js';
 import { describeOutcomes, packetArbitrary } from './equivalence.js';
