@@ -6,6 +6,7 @@ import { createCluster, Cluster } from '../src/cluster/index.js';
 import { clusterConfig } from '../src/cluster/config.js';
 import { EndpointSliceController } from '../src/cluster/controllers/endpointslice.js';
 import type { Stored } from '../src/cluster/object.js';
+import type { Store } from '../src/cluster/store.js';
 
 export interface ClusterBenchOptions {
   nodes: number;
@@ -26,45 +27,7 @@ export function benchCluster(o: ClusterBenchOptions): Record<string, number> {
   const { store } = cluster;
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
-  for (let i = 0; i < o.nodes; i++) {
-    const name = `node-${i}`;
-    const zone = ZONES[i % ZONES.length]!;
-    store.create({
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name, labels: { 'kubernetes.io/hostname': name, 'topology.kubernetes.io/zone': zone } },
-      spec: {},
-      status: {
-        capacity: { cpu: '32', memory: '128Gi', pods: '110' },
-        allocatable: { cpu: '32', memory: '128Gi', pods: '110' },
-        addresses: [{ type: 'InternalIP', address: `100.64.${i >> 8}.${i & 255}` }],
-        conditions: [{ type: 'Ready', status: 'True' }],
-      },
-    });
-  }
-  for (let i = 0; i < o.services; i++) {
-    const app = `app-${i}`;
-    store.create({
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: app, namespace: 'default' },
-      spec: { selector: { app }, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] },
-    });
-    store.create({
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: app, namespace: 'default' },
-      spec: {
-        replicas: o.podsPerService,
-        selector: { matchLabels: { app } },
-        template: {
-          metadata: { labels: { app } },
-          spec: { containers: [{ name: 'app', image: 'nginx:1.27', ports: [{ containerPort: 8080 }], resources: { requests: { cpu: '100m', memory: '64Mi' } } }] },
-        },
-      },
-    });
-  }
+  populate(store, o, (i) => `100.64.${i >> 8}.${i & 255}`);
   cluster.settle();
   const convergeMs = performance.now() - t0;
   // CPU time too (all threads, GC helpers included): on a shared machine the wall clock also
@@ -104,6 +67,52 @@ export function benchCluster(o: ClusterBenchOptions): Record<string, number> {
     churnP99Ms: churn[Math.floor(churn.length * 0.99)] ?? NaN,
     referenceFullRecomputeMs: fullRecomputeMs,
   };
+}
+
+/**
+ * The benchmark cluster's objects: `nodes` Ready Nodes over three zones, and per Service a Deployment
+ * of `podsPerService` replicas selected by it. Shared with the tracer benchmark.
+ */
+export function populate(store: Store, o: Pick<ClusterBenchOptions, 'nodes' | 'services' | 'podsPerService'>, nodeAddress: (i: number) => string): void {
+  store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+  for (let i = 0; i < o.nodes; i++) {
+    const name = `node-${i}`;
+    const zone = ZONES[i % ZONES.length]!;
+    store.create({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name, labels: { 'kubernetes.io/hostname': name, 'topology.kubernetes.io/zone': zone } },
+      spec: {},
+      status: {
+        capacity: { cpu: '32', memory: '128Gi', pods: '110' },
+        allocatable: { cpu: '32', memory: '128Gi', pods: '110' },
+        addresses: [{ type: 'InternalIP', address: nodeAddress(i) }],
+        conditions: [{ type: 'Ready', status: 'True' }],
+      },
+    });
+  }
+  for (let i = 0; i < o.services; i++) {
+    const app = `app-${i}`;
+    store.create({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: app, namespace: 'default' },
+      spec: { selector: { app }, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] },
+    });
+    store.create({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: app, namespace: 'default' },
+      spec: {
+        replicas: o.podsPerService,
+        selector: { matchLabels: { app } },
+        template: {
+          metadata: { labels: { app } },
+          spec: { containers: [{ name: 'app', image: 'nginx:1.27', ports: [{ containerPort: 8080 }], resources: { requests: { cpu: '100m', memory: '64Mi' } } }] },
+        },
+      },
+    });
+  }
 }
 
 function fromScratchReconcileMs(source: Cluster): number {

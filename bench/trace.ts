@@ -6,6 +6,7 @@
 import type { Pod, Service } from 'kubernetes-types/core/v1.js';
 import { createCluster } from '../src/cluster/index.js';
 import type { Stored } from '../src/cluster/object.js';
+import { populate } from './cluster.js';
 import { createFlannel } from '../src/dataplane/cni/flannel.js';
 import { TraceSession, type Flow } from '../src/trace/session.js';
 import type { Start } from '../src/trace/tracer.js';
@@ -20,7 +21,6 @@ export interface TraceBenchOptions {
   seconds: number;
 }
 
-const ZONES = ['zone-a', 'zone-b', 'zone-c'];
 const CLUSTER_CIDR = '10.0.0.0/8';
 const SERVICE_CIDR = '172.16.0.0/12';
 const NODE_SUBNET = '100.64.0.0/16';
@@ -28,36 +28,8 @@ const NODE_SUBNET = '100.64.0.0/16';
 function buildCluster(o: TraceBenchOptions) {
   const cluster = createCluster({ clusterCIDRs: [CLUSTER_CIDR], serviceCIDRs: [SERVICE_CIDR] }, { seed: 42 });
   const { store } = cluster;
-  store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
-  for (let i = 0; i < o.nodes; i++) {
-    const name = `node-${i}`;
-    store.create({
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name, labels: { 'kubernetes.io/hostname': name, 'topology.kubernetes.io/zone': ZONES[i % ZONES.length]! } },
-      spec: {},
-      status: {
-        capacity: { cpu: '32', memory: '128Gi', pods: '110' },
-        allocatable: { cpu: '32', memory: '128Gi', pods: '110' },
-        addresses: [{ type: 'InternalIP', address: `100.64.${(i + 2) >> 8}.${(i + 2) & 255}` }],
-        conditions: [{ type: 'Ready', status: 'True' }],
-      },
-    });
-  }
-  for (let i = 0; i < o.services; i++) {
-    const app = `app-${i}`;
-    store.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: app, namespace: 'default' }, spec: { selector: { app }, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] } });
-    store.create({
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: app, namespace: 'default' },
-      spec: {
-        replicas: o.podsPerService,
-        selector: { matchLabels: { app } },
-        template: { metadata: { labels: { app } }, spec: { containers: [{ name: 'app', image: 'nginx:1.27', ports: [{ containerPort: 8080 }], resources: { requests: { cpu: '100m', memory: '64Mi' } } }] } },
-      },
-    });
-  }
+  // Node addresses start at .2: the subnet's .0 and gateway .1 are not hosts.
+  populate(store, o, (i) => `100.64.${(i + 2) >> 8}.${(i + 2) & 255}`);
   cluster.settle();
   cluster.advance(30);
   return cluster;
