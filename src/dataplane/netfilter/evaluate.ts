@@ -1373,7 +1373,7 @@ export class Netfilter {
           rec.snat = true;
           // Stored only when NAT kept the port (a hit re-checks that port against conntrack) and changed the
           // address (so the connection's SNAT status, which marks the paths to check, does not depend on the source).
-          if (out.sport !== p.sport || out.srcN === rec.packet.srcN) rec.ok = false;
+          if (out.sport !== p.sport || out.srcN === rec.packet.srcN) rec.pure = false;
         }
         w.srcWritten = true;
         return out;
@@ -1704,7 +1704,7 @@ export class Netfilter {
           break;
         }
         case T_LOG: {
-          if (w.rec !== undefined) w.rec.ok = false; // the line names the whole packet
+          if (w.rec !== undefined) w.rec.pure = false; // the line names the whole packet
           const t = cr.data!;
           const line =
             t.kind === 'LOG'

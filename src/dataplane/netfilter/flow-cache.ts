@@ -30,11 +30,8 @@ export class FlowRecord {
   get ok(): boolean {
     return this.pure && !this.connection;
   }
-  set ok(value: boolean) {
-    this.pure = value;
-  }
-  /** No rule, target or table read anything but the packet. */
-  private pure = true;
+  /** No rule or target read or wrote anything but the packet (false: state, a LOG line, a moved NAT port). */
+  pure = true;
   /** An existing connection (a conntrack entry, or one the packet carries) decided. */
   connection = false;
   /** Leading bits of the source address the evaluation decided on. */
@@ -47,7 +44,7 @@ export class FlowRecord {
   /** A rule was evaluated that reads `reads` (memo.ts F_* bits, or IMPURE) and `bits` of the source. */
   read(reads: number, bits: number, srcWritten: boolean): void {
     if (reads === IMPURE) {
-      this.ok = false;
+      this.pure = false;
       return;
     }
     if (reads & (F_SPORT | F_CT)) this.sport = true;
