@@ -264,10 +264,12 @@ export class KernelLab {
   async flows(flows: readonly KernelFlow[], options: { trace: boolean; concurrency?: number }): Promise<{ results: FlowResult[]; trace: string }> {
     let monitor: ChildProcess | undefined;
     let trace = '';
+    let monitorErrors = '';
     if (options.trace) {
       monitor = spawn('ip', ['netns', 'exec', this.nodeNs, 'xtables-monitor', '--trace'], { stdio: ['ignore', 'pipe', 'pipe'] });
       this.children.push(monitor);
       monitor.stdout!.on('data', (d) => (trace += d));
+      monitor.stderr!.on('data', (d) => (monitorErrors += d));
       await sleep(600);
     }
     // Flows run in the given order (stateful rules see them in that order); consecutive flows from
@@ -293,7 +295,9 @@ export class KernelLab {
       start = end;
     }
     if (monitor) {
-      await sleep(400);
+      await traceSettled(monitor, () => trace, flows);
+      // Said aloud so a CI log shows why a retry happened (ENOBUFS, most often).
+      if (monitor.exitCode !== null) console.warn(`xtables-monitor exited early (code ${monitor.exitCode}): ${monitorErrors.trim()}`);
       monitor.kill('SIGTERM');
       await new Promise((r) => (monitor!.exitCode !== null ? r(undefined) : monitor!.once('exit', r)));
     }
@@ -303,6 +307,24 @@ export class KernelLab {
   async destroy(): Promise<void> {
     await teardown(this.children, this.namespaces);
     if (this.onExit) process.off('exit', this.onExit);
+  }
+}
+
+/**
+ * Wait until the monitor has printed every flow's first packet and then gone quiet, instead of a
+ * fixed pause: on a loaded machine xtables-monitor lags the kernel by seconds, and killing it early
+ * loses the trace of the last flows. Gives up after 20 s, or at once if the monitor has exited (it
+ * does on ENOBUFS; its message goes to stderr).
+ */
+async function traceSettled(monitor: ChildProcess, trace: () => string, flows: readonly KernelFlow[]): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  const printed = () => flows.every((f) => trace().includes(`SPORT=${f.sport} `));
+  let seen = -1;
+  while (Date.now() < deadline && monitor.exitCode === null) {
+    const length = trace().length;
+    if (length === seen && printed()) return;
+    seen = length;
+    await sleep(300);
   }
 }
 
