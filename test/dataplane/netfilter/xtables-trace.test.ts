@@ -15,9 +15,11 @@ describe('xtables-monitor --trace output', () => {
     const packets = records.filter((r) => r.kind === 'packet');
     const traces = records.filter((r) => r.kind === 'trace');
     expect(packets.length).toBeGreaterThan(10);
+    // Only the first packet of each flow is traced (the TRACE rules match TCP SYN only).
+    expect(packets.every((p) => p.kind === 'packet' && (p.fields['DPORT'] === '53' || p.fields['DPORT'] === '9090' || p.words.includes('SYN')))).toBe(true);
     expect(packets[0]).toMatchObject({ family: 2, fields: { IN: 'vc1', SRC: '198.18.1.2', DST: '198.19.0.10', SPORT: '21000', DPORT: '80' } });
     expect(packets[0]!.kind === 'packet' && packets[0]!.words).toContain('SYN');
-    expect(traces[0]).toMatchObject({ table: 'raw', chain: 'PREROUTING', type: 'rule', verdict: 'CONTINUE', rule: '-A PREROUTING -p tcp -m tcp --sport 20000:39999 -j TRACE' });
+    expect(traces[0]).toMatchObject({ table: 'raw', chain: 'PREROUTING', type: 'rule', verdict: 'CONTINUE', rule: '-A PREROUTING -p tcp -m tcp --sport 20000:39999 --tcp-flags FIN,SYN,RST,ACK SYN -j TRACE' });
     expect(traces.some((t) => t.kind === 'trace' && t.type === 'policy' && t.verdict === 'ACCEPT')).toBe(true);
     expect(traces.some((t) => t.kind === 'trace' && t.verdict.startsWith('JUMP:KUBE-SVC-'))).toBe(true);
   });
@@ -35,7 +37,7 @@ describe('a recorded kernel trace equals an evaluator branch', () => {
   const ruleset = withTraceRules(mustParseIptablesSave(CLUSTER_IP.rules));
   const cases = [
     { name: 'pod client to the ClusterIP (no masquerade)', src: LAB_HOSTS.client.ip, inIface: 'vc1', sport: 21000, proto: 'tcp', dst: '198.19.0.10', dport: 80, endpoint: LAB_HOSTS.ep3.ip },
-    { name: 'node to the ClusterIP (OUTPUT, masqueraded)', src: '198.18.128.1', inIface: undefined, sport: 21001, proto: 'tcp', dst: '198.19.0.10', dport: 80, endpoint: LAB_HOSTS.ep1.ip },
+    { name: 'node to the ClusterIP (OUTPUT, masqueraded)', src: '198.18.128.1', inIface: undefined, sport: 21001, proto: 'tcp', dst: '198.19.0.10', dport: 80, endpoint: LAB_HOSTS.ep2.ip },
     { name: 'pod client to a UDP ClusterIP', src: LAB_HOSTS.client.ip, inIface: 'vc1', sport: 21002, proto: 'udp', dst: '198.19.0.53', dport: 53, endpoint: LAB_HOSTS.ep1.ip },
   ] as const;
   for (const c of cases) {
