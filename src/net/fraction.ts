@@ -26,11 +26,21 @@ export function fraction(num: bigint, den: bigint): Fraction {
   return { num: num / g, den: den / g };
 }
 
+// Products and complements remembered by operand identity. A rule's probability is one object for
+// the rule's life, so the products along a path are the same objects trace after trace; the BigInt
+// work (numbers of a hundred digits and more after fifteen kube-proxy choices) is done once.
+const products = new WeakMap<Fraction, WeakMap<Fraction, Fraction>>();
+const complements = new WeakMap<Fraction, Fraction>();
+
 export function mul(a: Fraction, b: Fraction): Fraction {
   // Most factors along a path are 1: skip the gcd then.
   if (a.num === a.den) return b;
   if (b.num === b.den) return a;
-  return fraction(a.num * b.num, a.den * b.den);
+  let row = products.get(a);
+  if (!row) products.set(a, (row = new WeakMap()));
+  let product = row.get(b);
+  if (!product) row.set(b, (product = fraction(a.num * b.num, a.den * b.den)));
+  return product;
 }
 
 export function add(a: Fraction, b: Fraction): Fraction {
@@ -38,7 +48,9 @@ export function add(a: Fraction, b: Fraction): Fraction {
 }
 
 export function complement(a: Fraction): Fraction {
-  return fraction(a.den - a.num, a.den);
+  let c = complements.get(a);
+  if (!c) complements.set(a, (c = fraction(a.den - a.num, a.den)));
+  return c;
 }
 
 export function equals(a: Fraction, b: Fraction): boolean {

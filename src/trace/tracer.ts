@@ -482,9 +482,20 @@ function netfilterHops(at: string, trace: readonly PathStep[], zone: string | un
   return out;
 }
 
+// A rule's comment, by rule text: the same few thousand rules are described on every trace.
+const comments = new Map<string, string | undefined>();
+
+function commentOf(text: string): string | undefined {
+  if (comments.has(text)) return comments.get(text);
+  const m = /--comment (?:"([^"]*)"|(\S+))/.exec(text);
+  const what = m ? (m[1] ?? m[2]) : undefined;
+  if (comments.size >= 1 << 16) comments.clear();
+  comments.set(text, what);
+  return what;
+}
+
 function describeStep(s: TraceStep): string {
-  const comment = /--comment (?:"([^"]*)"|(\S+))/.exec(s.text);
-  const what = comment ? (comment[1] ?? comment[2]) : undefined;
+  const what = commentOf(s.text);
   const before = s.input;
   const after = s.packet;
   const nat =
@@ -504,18 +515,41 @@ function lastRule(trace: readonly PathStep[]): string | undefined {
 
 /** Add the probabilities of identical paths (same outcome, endpoint and hops). */
 export function mergePaths(paths: readonly TracePath[]): TracePath[] {
-  const byKey = new Map<string, { path: TracePath; prob: Fraction }>();
   if (paths.length < 2) return [...paths];
+  // Paths are bucketed by a short key and compared hop by hop only within a bucket: distinct
+  // endpoints (the common case) never build or compare the long hop lists.
+  const buckets = new Map<string, { path: TracePath; prob?: Fraction }[]>();
+  const order: { path: TracePath; prob?: Fraction }[] = [];
   for (const p of paths) {
-    // Hops are equal when their location, stage, action, rule and packet are.
-    let key = `${p.outcome}|${p.endpoint}|${p.clientIpSeen}|${p.hops.length}`;
-    for (const h of p.hops) key += `|${h.at} ${h.stage} ${h.action} ${h.rule ?? ''} ${h.packet.src}:${h.packet.sport}>${h.packet.dst}:${h.packet.dport}`;
-    const f = parseFraction(p.probabilityExact);
-    const hit = byKey.get(key);
-    if (hit) hit.prob = add(hit.prob, f);
-    else byKey.set(key, { path: p, prob: f });
+    const key = `${p.outcome}|${p.endpoint}|${p.clientIpSeen}|${p.hops.length}`;
+    let bucket = buckets.get(key);
+    if (!bucket) buckets.set(key, (bucket = []));
+    const same = bucket.find((m) => sameHops(m.path.hops, p.hops));
+    if (same) {
+      same.prob = add(same.prob ?? parseFraction(same.path.probabilityExact), parseFraction(p.probabilityExact));
+      continue;
+    }
+    const entry = { path: p };
+    bucket.push(entry);
+    order.push(entry);
   }
-  return [...byKey.values()].map(({ path, prob }) => ({ ...path, probability: Number(prob.num) / Number(prob.den), probabilityExact: formatFraction(prob) }));
+  return order.map(({ path, prob }) =>
+    prob ? { ...path, probability: Number(prob.num) / Number(prob.den), probabilityExact: formatFraction(prob) } : path,
+  );
+}
+
+/** Hops are equal when their location, stage, action, rule and packet addresses and ports are. */
+function sameHops(a: readonly Hop[], b: readonly Hop[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.at !== y.at || x.stage !== y.stage || x.action !== y.action || (x.rule ?? '') !== (y.rule ?? '')) return false;
+    const p = x.packet;
+    const q = y.packet;
+    if (p.src !== q.src || p.sport !== q.sport || p.dst !== q.dst || p.dport !== q.dport) return false;
+  }
+  return true;
 }
 
 

@@ -83,17 +83,8 @@ function nexthopAlive(ns: Namespace, route: Route, nh: Nexthop): boolean {
  * main in one trie until rules change: then local routes win at equal prefix length only).
  */
 function tableLookup(ns: Namespace, tables: readonly RouteTable[], flow: Flow): TableResult {
-  let merged: readonly { readonly len: number; readonly value: readonly Route[] }[];
-  if (tables.length === 1) merged = tables[0]!.matchEntries(flow.family, flow.dst);
-  else {
-    const lists = tables.map((t) => t.matchEntries(flow.family, flow.dst)).filter((l) => l.length > 0);
-    merged =
-      lists.length <= 1
-        ? (lists[0] ?? [])
-        : lists
-            .flatMap((l, i) => l.map((c) => ({ ...c, order: i })))
-            .sort((a, b) => b.len - a.len || a.order - b.order);
-  }
+  let merged: readonly PrefixRoutes[] = tables[0]!.matchEntries(flow.family, flow.dst);
+  for (let i = 1; i < tables.length; i++) merged = mergeLongestFirst(merged, tables[i]!.matchEntries(flow.family, flow.dst));
   const tos = (flow.tos ?? 0) & 0xfc;
   for (const cand of merged) {
     for (const route of cand.value) {
@@ -114,6 +105,22 @@ function tableLookup(ns: Namespace, tables: readonly RouteTable[], flow: Flow): 
     }
   }
   return { kind: 'again' };
+}
+
+type PrefixRoutes = { readonly len: number; readonly value: readonly Route[] };
+
+/** Two longest-first match lists as one, longest first; at equal length the earlier table's first. */
+function mergeLongestFirst(a: readonly PrefixRoutes[], b: readonly PrefixRoutes[]): readonly PrefixRoutes[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out: PrefixRoutes[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i]!.len >= b[j]!.len)) out.push(a[i++]!);
+    else out.push(b[j++]!);
+  }
+  return out;
 }
 
 function inRange(v: number | undefined, r: readonly [number, number] | undefined): boolean {
@@ -164,8 +171,9 @@ export function fibLookup(ns: Namespace, flow: Flow): FibResult {
   const rules = ns.rules(flow.family);
   if (flow.family === 4 && !ns.hasCustomRules[4]) {
     // fib_lookup's fast path: one lookup in main (merged with local), then in default if it exists.
-    const tables = [ns.existingTable(RT_TABLE_LOCAL), ns.existingTable(RT_TABLE_MAIN)].filter((t): t is RouteTable => !!t);
-    let r = tableLookup(ns, tables, flow);
+    const local = ns.existingTable(RT_TABLE_LOCAL);
+    const main = ns.existingTable(RT_TABLE_MAIN);
+    let r: TableResult = !local ? (main ? tableLookup(ns, [main], flow) : { kind: 'again' }) : tableLookup(ns, main ? [local, main] : [local], flow);
     const dflt = ns.existingTable(RT_TABLE_DEFAULT);
     if (r.kind !== 'found' && dflt && dflt.size > 0) r = tableLookup(ns, [dflt], flow);
     if (r.kind === 'found') return found(r, rules.find((x) => x.action === 'lookup' && x.table === r.table));

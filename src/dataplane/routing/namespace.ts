@@ -37,6 +37,21 @@ import {
 import { fibLookup, lookupTable, type Flow } from './fib.js';
 import { RouteTable, type AddMode, type RouteSelector } from './table.js';
 
+
+/**
+ * Bumped by every change a frame's delivery depends on (links, their state and addresses,
+ * neighbours, namespaces), in any namespace: caches of link-layer answers compare it.
+ */
+let linkLayerVersion = 0;
+
+export function linkLayerChanges(): number {
+  return linkLayerVersion;
+}
+
+export function linkLayerChanged(): void {
+  linkLayerVersion++;
+}
+
 export interface Neighbour {
   readonly dev: string;
   readonly address: string;
@@ -293,6 +308,7 @@ export class Namespace {
     this.linkMap.set(spec.name, link);
     this.linkList = undefined;
     if (spec.master !== undefined) this.bridgesWithPorts.add(spec.master);
+    linkLayerChanged();
     return { ok: true, value: link };
   }
 
@@ -302,6 +318,7 @@ export class Namespace {
     if (!link) return fail('ENODEV', `Cannot find device "${name}"`);
     if (link.up === up) return { ok: true, value: link };
     link.up = up;
+    linkLayerChanged();
     if (!up) {
       // fib_sync_down_dev: nexthops through the link die, except those of local (host-scope) routes;
       // a route whose nexthops all died is flushed.
@@ -325,6 +342,7 @@ export class Namespace {
     }
     Object.assign(link, change);
     if ('master' in change && change.master === undefined) delete (link as { master?: string }).master;
+    linkLayerChanged();
     return { ok: true, value: link };
   }
 
@@ -336,6 +354,7 @@ export class Namespace {
     this.linkMap.delete(name);
     this.linkList = undefined;
     for (const l of this.linkMap.values()) if (l.master === name) delete (l as { master?: string }).master;
+    linkLayerChanged();
     return { ok: true, value: link };
   }
 
@@ -379,6 +398,7 @@ export class Namespace {
       ...(opts.metric !== undefined ? { metric: opts.metric } : {}),
     };
     link.addresses.push(addr);
+    linkLayerChanged();
     this.addAddressRoutes(link, addr, true);
     return { ok: true, value: addr };
   }
@@ -400,6 +420,7 @@ export class Namespace {
       victims.push(...link.addresses.filter((x) => x.secondary && x.family === 4 && x.len === gone.len && maskAddr(4, x.n, x.len) === net));
     }
     link.addresses = link.addresses.filter((x) => !victims.includes(x));
+    linkLayerChanged();
     const origins = new Set(victims.map((v) => `${dev}/${v.address}/${v.len}`));
     for (const t of this.tableMap.values()) t.deleteWhere((r) => r.origin !== undefined && origins.has(r.origin));
     return { ok: true, value: gone };
@@ -688,6 +709,7 @@ export class Namespace {
   /** `ip neigh replace ADDR lladdr MAC dev X nud permanent`. */
   addNeighbour(n: Neighbour): void {
     this.neighbourMap.set(`${n.dev} ${n.address}`, n);
+    linkLayerChanged();
   }
 
   neighbour(dev: string, address: string): Neighbour | undefined {

@@ -6,7 +6,7 @@ import { parseAddr } from './addr.js';
 import { decapsulate, routeInput, routeOutput, type Datagram, type RouteBranch, type RouteOutcome } from './forward.js';
 import { fractionValue, mulFraction, ONE, type Fraction } from './fraction.js';
 import type { Link, LinkSpec } from './links.js';
-import { Namespace, type ChangeResult, type NamespaceOptions } from './namespace.js';
+import { linkLayerChanged, linkLayerChanges, Namespace, type ChangeResult, type NamespaceOptions } from './namespace.js';
 
 export type L2Result =
   | {
@@ -63,12 +63,14 @@ export class Network {
     let set = this.externals.get(segment);
     if (!set) this.externals.set(segment, (set = new Set()));
     set.add(String(a.n));
+    linkLayerChanged();
   }
 
   createNamespace(name: string, options?: NamespaceOptions): Namespace {
     if (this.nsMap.has(name)) throw new Error(`namespace ${name} exists`);
     const ns = new Namespace(name, options);
     this.nsMap.set(name, ns);
+    linkLayerChanged();
     return ns;
   }
 
@@ -81,6 +83,7 @@ export class Network {
     const ns = this.nsMap.get(name);
     if (!ns) return;
     this.nsMap.delete(name);
+    linkLayerChanged();
     for (const l of ns.links) {
       if (l.kind === 'veth' && l.peer && l.peer.namespace !== name) this.nsMap.get(l.peer.namespace)?.deleteLink(l.peer.name);
     }
@@ -175,6 +178,23 @@ export class Network {
    * address is assigned to (the VPC answers for ENI secondary IPs), then proxy ARP.
    */
   deliver(nsName: string, dev: string, nextHop: string): L2Result {
+    // Remembered until the link layer changes anywhere: a trace asks the same question at every hop
+    // of every path, and the answer walks every port of a bridge.
+    const version = linkLayerChanges();
+    if (version !== this.deliveredAt) {
+      this.delivered.clear();
+      this.deliveredAt = version;
+    }
+    const key = `${nsName}\n${dev}\n${nextHop}`;
+    let r = this.delivered.get(key);
+    if (!r) this.delivered.set(key, (r = this.resolveDelivery(nsName, dev, nextHop)));
+    return r;
+  }
+
+  private readonly delivered = new Map<string, L2Result>();
+  private deliveredAt = -1;
+
+  private resolveDelivery(nsName: string, dev: string, nextHop: string): L2Result {
     const ns = this.namespace(nsName);
     const link = ns.link(dev);
     if (!link || !link.up) return { kind: 'link-down', link: dev };

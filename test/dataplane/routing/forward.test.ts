@@ -218,6 +218,19 @@ describe('flannel VXLAN', () => {
     expect(net.deliver('node2', 'cni0', '10.244.2.7')).toEqual({ kind: 'station', namespace: 'pod-b', iif: 'eth0', bridges: ['cni0'] });
   });
 
+  it('a delivery answer follows link changes made after it was given (the answer is remembered until the link layer changes)', () => {
+    const { net, node2 } = flannelVxlan();
+    expect(net.deliver('node2', 'cni0', '10.244.2.7')).toMatchObject({ kind: 'station', namespace: 'pod-b' });
+    // The pod's veth, cni0's only port, goes down on the node: the bridge loses its carrier.
+    ok(node2.setLinkUp('veth-b', false));
+    expect(net.deliver('node2', 'cni0', '10.244.2.7')).toEqual({ kind: 'link-down', link: 'cni0' });
+    ok(node2.setLinkUp('veth-b', true));
+    expect(net.deliver('node2', 'cni0', '10.244.2.7')).toMatchObject({ kind: 'station', namespace: 'pod-b' });
+    // The pod's namespace is deleted: its veth pair goes with it.
+    net.deleteNamespace('pod-b');
+    expect(net.deliver('node2', 'cni0', '10.244.2.7').kind).not.toBe('station');
+  });
+
   it('walks pod-a to pod-b across nodes: bridge, route, VXLAN, decap, route, bridge', () => {
     const { net } = flannelVxlan();
     const path = expectOne(net.walk({ namespace: 'pod-a', datagram: tcp('10.244.1.2', '10.244.2.7') }));
