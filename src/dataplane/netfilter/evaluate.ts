@@ -37,6 +37,7 @@ import {
 import { buildChainIndex, compileRule, type ChainIndex, type CompiledRule } from './compile.js';
 import { Conntrack, type ConntrackEntry } from './conntrack.js';
 import { IpsetStore } from './ipset.js';
+import { LayeredMap } from './layered-map.js';
 import { ctStateBits, ruleMatches, type MatchEnv } from './match-ref.js';
 import { FlowCache, FlowRecord, type FlowEntry, type FlowStart } from './flow-cache.js';
 import { F_CT, freezeCt, IMPURE, memoHit, ruleFlowReads, ruleReads, ruleSource, srcBitsDeciding, type MemoEntry, type StepDef } from './memo.js';
@@ -345,6 +346,7 @@ const RULE_READS = new WeakMap<Rule, number>();
 const RULE_FLOW_READS = new WeakMap<Rule, number>();
 const CHAIN_INDEXES = new WeakMap<Chain, ChainIndex | null>();
 const SET_REFERENCES = new WeakMap<Chain, readonly { name: string; line: number }[]>();
+const SET_CHAINS = new WeakMap<ReadonlyMap<string, Chain>, Chain[]>();
 
 const SHARED_CHAINS = new WeakMap<Chain, CChain>();
 
@@ -386,6 +388,26 @@ function setReferences(chain: Chain): readonly { name: string; line: number }[] 
     SET_REFERENCES.set(chain, (refs = out));
   }
   return refs;
+}
+
+/**
+ * The chains of a table that reference ipsets, remembered per chains map: a node's ruleset layered
+ * on kube-proxy's (a LayeredMap) reuses its base's answer and looks only at its own changes, instead
+ * of walking forty thousand chains for every node.
+ */
+function chainsReferencingSets(chains: ReadonlyMap<string, Chain>): Chain[] {
+  let out = SET_CHAINS.get(chains);
+  if (out) return out;
+  if (chains instanceof LayeredMap) {
+    const { base, own, removed } = chains.layers();
+    out = chainsReferencingSets(base).filter((c) => !own.has(c.name) && !removed.has(c.name));
+    for (const c of own.values()) if (setReferences(c).length > 0) out.push(c);
+  } else {
+    out = [];
+    for (const c of chains.values()) if (setReferences(c).length > 0) out.push(c);
+  }
+  SET_CHAINS.set(chains, out);
+  return out;
 }
 
 class CChain {
@@ -818,7 +840,7 @@ export class Netfilter {
     this.flows = this.fast && options.flowCache !== false && !options.node.route ? new FlowCache() : undefined;
     const problems: Diagnostic[] = [];
     for (const table of ruleset.tables.values()) {
-      for (const chain of table.chains.values()) {
+      for (const chain of chainsReferencingSets(table.chains)) {
         for (const ref of setReferences(chain)) {
           if (!this.ipsets.has(ref.name)) problems.push({ severity: 'error', line: ref.line, message: `-m set: set "${ref.name}" does not exist`, hint: 'load it with the ipset save text' });
         }

@@ -10,6 +10,13 @@ export class LayeredMap<K, V> extends Map<K, V> {
     super();
   }
 
+  /** The base map, the entries set here and the base keys removed here. */
+  layers(): { readonly base: ReadonlyMap<K, V>; readonly own: ReadonlyMap<K, V>; readonly removed: ReadonlySet<K> } {
+    const own = new Map<K, V>();
+    for (const [k, v] of super.entries()) own.set(k, v);
+    return { base: this.base, own, removed: this.removed };
+  }
+
   override get(key: K): V | undefined {
     if (super.has(key)) return super.get(key);
     return this.removed.has(key) ? undefined : this.base.get(key);

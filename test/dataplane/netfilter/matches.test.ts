@@ -2,7 +2,7 @@
 // Every case runs on the linear reference walk and the fast path, which must agree.
 import { describe, expect, it } from 'vitest';
 import { makePacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Packet, type PacketInit } from '../../../src/net/packet.js';
-import { IpsetStore, parseIpsetSave, parseIptablesSave, printCanonical } from '../../../src/dataplane/netfilter/index.js';
+import { applyRestore, IpsetStore, Netfilter, parseIpsetSave, parseIptablesSave, printCanonical } from '../../../src/dataplane/netfilter/index.js';
 import { netfilterFor, rulesText } from './helpers.js';
 
 interface FireOptions {
@@ -254,6 +254,26 @@ describe('set (ipsets)', () => {
 
   it('a rule naming a set that does not exist is refused when the evaluator is built', () => {
     expect(() => netfilterFor(rulesText({ filter: ['-A INPUT -m set --match-set NOPE src -j DROP'] }))).toThrow(/set "NOPE" does not exist/);
+  });
+
+  it('on a ruleset restored onto another (--noflush), the sets checked are those its chains name after the restore', () => {
+    const base = parseIptablesSave(rulesText({ filter: [':A - [0:0]', '-A INPUT -j A', '-A A -m set --match-set OLD src -j DROP'] }));
+    if (!base.ok) throw new Error('base does not parse');
+    // Declaring A again flushes it (it no longer names OLD); B names NEW.
+    const layered = applyRestore(base.ruleset, ['*filter', ':A - [0:0]', ':B - [0:0]', '-A A -j B', '-A B -m set --match-set NEW src -j DROP', 'COMMIT', ''].join('\n'), { noflush: true });
+    if (!layered.ok) throw new Error('restore failed');
+    const sets = (names: string[]) => {
+      const r = parseIpsetSave(names.map((n) => `create ${n} hash:ip family inet hashsize 1024 maxelem 65536`).join('\n') + '\n');
+      if (!r.ok) throw new Error('ipsets do not parse');
+      return r.store;
+    };
+    const node = { interfaces: [{ name: 'eth0', addresses: ['10.0.0.1/24'] }] };
+    expect(() => new Netfilter(base.ruleset, { node, ipsets: sets(['NEW']) })).toThrow(/set "OLD" does not exist/);
+    expect(() => new Netfilter(layered.ruleset, { node, ipsets: sets(['NEW']) })).not.toThrow();
+    expect(() => new Netfilter(layered.ruleset, { node, ipsets: sets(['OLD']) })).toThrow(/set "NEW" does not exist/);
+    // Asked again (the answers are remembered per ruleset), the same.
+    expect(() => new Netfilter(base.ruleset, { node, ipsets: sets(['OLD']) })).not.toThrow();
+    expect(() => new Netfilter(layered.ruleset, { node, ipsets: sets(['OLD', 'NEW']) })).not.toThrow();
   });
 });
 
