@@ -1,4 +1,5 @@
 // Virtual time: nothing in a simulation reads the wall clock. Timers fire in (time, insertion) order.
+import { formatRFC3339Nano } from './rfc3339.js';
 
 export type Timer = { at: number; seq: number; fire: () => void };
 
@@ -38,9 +39,7 @@ export class Clock {
       // A third second in play (deadlines, start times): the texts made before.
       let text = this.texts.get(second);
       if (text === undefined) {
-        // slice + 'Z' rather than replace(): the same text, built flat.
-        const iso = new Date(second * 1000).toISOString();
-        text = iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z`.trim() : iso;
+        text = formatRFC3339Nano(second * 1000);
         if (this.texts.size >= 4096) this.texts.clear();
         this.texts.set(second, text);
       }

@@ -1,7 +1,7 @@
 // Indexes over Pods that several controllers share, and selector queries that use them.
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
-import type { Store } from './store.js';
+import type { Store, StoreEntry } from './store.js';
 import { flat, type KObject } from './object.js';
 import { matchesMap, matchesSelector, type Labels } from './labels.js';
 
@@ -47,7 +47,7 @@ export function controllerUid(o: KObject): string | undefined {
 
 /** Pods in `namespace` whose labels match a Service-style map selector. */
 export function podsForMap(store: Store, namespace: string, selector: Readonly<Record<string, string>>): Pod[] {
-  return podsFromCandidates(store, candidateKeys(store, namespace, selector), (p) =>
+  return podsFromCandidates(candidates(store, namespace, selector), (p) =>
     matchesMap(selector, p.metadata?.labels),
   );
 }
@@ -55,44 +55,46 @@ export function podsForMap(store: Store, namespace: string, selector: Readonly<R
 /** Pods in `namespace` matching a metav1.LabelSelector. */
 export function podsForSelector(store: Store, namespace: string, selector: LabelSelector | undefined): Pod[] {
   if (!selector) return [];
-  return podsFromCandidates(store, candidateKeys(store, namespace, selector.matchLabels ?? {}), (p) =>
+  return podsFromCandidates(candidates(store, namespace, selector.matchLabels), (p) =>
     matchesSelector(selector, p.metadata?.labels),
   );
 }
 
 export function podsOnNode(store: Store, nodeName: string): Pod[] {
-  return keysToPods(store, store.byIndex('Pod', POD_NODE_INDEX, nodeName));
+  return entryObjects<KObject & Pod>(store.byIndex('Pod', POD_NODE_INDEX, nodeName));
 }
 
 export function podsOwnedBy(store: Store, ownerUid: string): Pod[] {
-  return keysToPods(store, store.byIndex('Pod', POD_OWNER_INDEX, ownerUid));
+  return entryObjects<KObject & Pod>(store.byIndex('Pod', POD_OWNER_INDEX, ownerUid));
 }
 
-// The smallest index bucket among the selector's pairs bounds the candidates.
-function candidateKeys(store: Store, namespace: string, pairs: Readonly<Record<string, string>>): ReadonlySet<string> {
-  let best = store.byIndex('Pod', POD_LABEL_INDEX, `${namespace}/`);
-  for (const k in pairs) {
-    const s = store.byIndex('Pod', POD_LABEL_INDEX, `${namespace}/${k}=${pairs[k]}`);
+/**
+ * The smallest index bucket among the selector's pairs (and the namespace's) bounds the
+ * candidates. The bucket names are the ones the selector's labels would be filed under, made
+ * once per selector object.
+ */
+export function candidates(store: Store, namespace: string, pairs: Labels): ReadonlySet<StoreEntry> {
+  const buckets = labelBuckets(namespace, pairs);
+  let best = store.byIndex('Pod', POD_LABEL_INDEX, buckets[0]!);
+  for (let i = 1; i < buckets.length && best.size > 0; i++) {
+    const s = store.byIndex('Pod', POD_LABEL_INDEX, buckets[i]!);
     if (s.size < best.size) best = s;
-    if (best.size === 0) break;
   }
   return best;
 }
 
-function podsFromCandidates(store: Store, keys: ReadonlySet<string>, ok: (p: Pod) => boolean): Pod[] {
+function podsFromCandidates(entries: ReadonlySet<StoreEntry>, ok: (p: Pod) => boolean): Pod[] {
   const out: Pod[] = [];
-  for (const k of keys) {
-    const p = store.getByKey<KObject & Pod>('Pod', k);
-    if (p && ok(p)) out.push(p);
+  for (const e of entries) {
+    const p = e.object as KObject & Pod;
+    if (ok(p)) out.push(p);
   }
   return out;
 }
 
-function keysToPods(store: Store, keys: ReadonlySet<string>): Pod[] {
-  const out: Pod[] = [];
-  for (const k of keys) {
-    const p = store.getByKey<KObject & Pod>('Pod', k);
-    if (p) out.push(p);
-  }
+/** The objects of index entries, in order. */
+export function entryObjects<T extends KObject>(entries: ReadonlySet<StoreEntry>): T[] {
+  const out: T[] = [];
+  for (const e of entries) out.push(e.object as T);
   return out;
 }

@@ -43,6 +43,21 @@ export interface Admission {
   deleted?(obj: KObject): void;
 }
 
+/**
+ * A stored object with its key. Index buckets hold entries rather than keys, so reading an index
+ * needs no lookup by key (one in a map of every Pod costs several cache misses). An entry lives
+ * while its object is stored, and `object` is always the current version.
+ */
+export interface StoreEntry<T extends KObject = KObject> {
+  readonly key: string;
+  readonly object: T;
+}
+
+interface Entry {
+  key: string;
+  object: KObject;
+}
+
 type IndexFn = (o: KObject) => readonly string[];
 /** An index that files each object under at most one value (no array per call). */
 type SingleIndexFn = (o: KObject) => string | undefined;
@@ -57,7 +72,7 @@ interface Index {
   /** Set for single-valued indexes (fn then wraps it). */
   one: SingleIndexFn | undefined;
   input: IndexInput | undefined;
-  buckets: Map<string, Set<string>>;
+  buckets: Map<string, Set<Entry>>;
 }
 
 export interface DeleteOptions {
@@ -67,8 +82,8 @@ export interface DeleteOptions {
 
 /** Everything the store keeps for one kind, found with one lookup per call. */
 interface KindState {
-  /** Objects by key; undefined until the kind is first written (kinds() lists written kinds). */
-  objects: Map<string, KObject> | undefined;
+  /** Entries by key; undefined until the kind is first written (kinds() lists written kinds). */
+  objects: Map<string, Entry> | undefined;
   handlers: WatchHandler[];
   admissions: Admission[];
   indexes: Index[];
@@ -96,7 +111,7 @@ function copySitesOf(st: KindState): KindCopySites {
 }
 
 export class Store {
-  private readonly objects = new Map<string, Map<string, KObject>>();
+  private readonly objects = new Map<string, Map<string, Entry>>();
   private readonly states = new Map<string, KindState>();
   private readonly allHandlers: WatchHandler[] = [];
   private rv = 0;
@@ -109,11 +124,11 @@ export class Store {
   // ---- reads -------------------------------------------------------------------------------
 
   get<T extends KObject = KObject>(kind: string, namespace: string | undefined, name: string): T | undefined {
-    return this.objects.get(kind)?.get(keyOf(kind, namespace, name)) as T | undefined;
+    return this.objects.get(kind)?.get(keyOf(kind, namespace, name))?.object as T | undefined;
   }
 
   getByKey<T extends KObject = KObject>(kind: string, key: string): T | undefined {
-    return this.objects.get(kind)?.get(key) as T | undefined;
+    return this.objects.get(kind)?.get(key)?.object as T | undefined;
   }
 
   /** Objects of a kind (in one namespace if given), in creation order. */
@@ -121,7 +136,7 @@ export class Store {
     const all = this.objects.get(kind);
     if (!all) return [];
     const out: T[] = [];
-    for (const o of all.values()) if (namespace === undefined || o.metadata.namespace === namespace) out.push(o as T);
+    for (const { object: o } of all.values()) if (namespace === undefined || o.metadata.namespace === namespace) out.push(o as T);
     return out;
   }
 
@@ -165,11 +180,14 @@ export class Store {
     const list = st.indexes.filter((x) => x !== prev);
     list.push(idx);
     st.indexes = list;
-    for (const o of this.objects.get(kind)?.values() ?? []) for (const v of fn(o)) bucket(idx, v).add(objectKey(o));
+    for (const e of this.objects.get(kind)?.values() ?? []) for (const v of fn(e.object)) bucket(idx, v).add(e);
   }
 
-  /** Keys of objects filed under `value` in an index (a live set: copy before writing while iterating). */
-  byIndex(kind: string, name: string, value: string): ReadonlySet<string> {
+  /**
+   * The entries of objects filed under `value` in an index, in filing order (a live set: copy
+   * it before writing while iterating, and then look each key up again).
+   */
+  byIndex(kind: string, name: string, value: string): ReadonlySet<StoreEntry> {
     return this.states.get(kind)?.indexByName.get(name)?.buckets.get(value) ?? EMPTY;
   }
 
@@ -213,8 +231,9 @@ export class Store {
     // The stamped metadata copied into one literal, which keeps all its properties in the object
     // itself (the keys added above went to a side array that every later version would copy).
     obj.metadata = copyAt(copySitesOf(st).meta, stamped, NO_VALUES) as KObject['metadata'];
-    byKey.set(key, obj);
-    this.reindex(st, undefined, obj, key);
+    const entry: Entry = { key, object: obj };
+    byKey.set(key, entry);
+    this.reindex(st, undefined, obj, entry);
     this.emit(st, { type: 'ADDED', object: obj, old: undefined, key });
     return obj as T;
   }
@@ -223,8 +242,9 @@ export class Store {
     const key = objectKey(obj);
     const st = this.state(obj.kind);
     const byKey = this.kindMap(obj.kind, st);
-    const old = byKey.get(key);
-    if (!old) throw new ApiError('NotFound', `${obj.kind.toLowerCase()} "${obj.metadata.name}" not found`);
+    const entry = byKey.get(key);
+    if (!entry) throw new ApiError('NotFound', `${obj.kind.toLowerCase()} "${obj.metadata.name}" not found`);
+    const old = entry.object;
     let next: KObject = obj;
     for (const a of st.admissions) if (a.update) next = a.update(next, old);
     const generation =
@@ -238,9 +258,10 @@ export class Store {
         ? copyAt<object>(sites.restampGen, next.metadata, [old.metadata.uid, old.metadata.creationTimestamp, rv, generation])
         : copyAt<object>(sites.restamp, next.metadata, [old.metadata.uid, old.metadata.creationTimestamp, rv]);
     next = copyAt(sites.withMeta, next, [meta]);
-    byKey.set(key, next);
-    this.reindex(st, old, next, key);
-    this.emit(st, { type: 'MODIFIED', object: next, old, key });
+    entry.object = next;
+    this.reindex(st, old, next, entry);
+    // The entry's key: handlers then queue the string the store's maps already hold.
+    this.emit(st, { type: 'MODIFIED', object: next, old, key: entry.key });
     return next as T;
   }
 
@@ -252,8 +273,9 @@ export class Store {
     const key = keyOf(kind, namespace, name);
     const st = this.state(kind);
     const byKey = this.kindMap(kind, st);
-    const old = byKey.get(key);
-    if (!old) return undefined;
+    const entry = byKey.get(key);
+    if (!entry) return undefined;
+    const old = entry.object;
     const grace = opts.gracePeriodSeconds ?? podGrace(old);
     if (kind === 'Pod' && grace > 0 && (old['spec'] as { nodeName?: string } | undefined)?.nodeName) {
       if (old.metadata.deletionTimestamp) return old;
@@ -264,10 +286,10 @@ export class Store {
       });
     }
     byKey.delete(key);
-    this.reindex(st, old, undefined, key);
+    this.reindex(st, old, undefined, entry);
     this.rv++;
     for (const a of st.admissions) a.deleted?.(old);
-    this.emit(st, { type: 'DELETED', object: old, old, key });
+    this.emit(st, { type: 'DELETED', object: old, old, key: entry.key });
     return old;
   }
 
@@ -280,7 +302,7 @@ export class Store {
     return st;
   }
 
-  private kindMap(kind: string, st: KindState = this.state(kind)): Map<string, KObject> {
+  private kindMap(kind: string, st: KindState = this.state(kind)): Map<string, Entry> {
     let m = st.objects;
     if (!m) {
       m = new Map();
@@ -300,7 +322,7 @@ export class Store {
     }
   }
 
-  private reindex(st: KindState, old: KObject | undefined, obj: KObject | undefined, key: string): void {
+  private reindex(st: KindState, old: KObject | undefined, obj: KObject | undefined, entry: Entry): void {
     const list = st.indexes;
     for (let i = 0; i < list.length; i++) {
       const idx = list[i]!;
@@ -310,15 +332,15 @@ export class Store {
         const b = old ? one(old) : undefined;
         const a = obj ? one(obj) : undefined;
         if (b === a) continue;
-        if (b !== undefined) idx.buckets.get(b)?.delete(key);
-        if (a !== undefined) bucket(idx, a).add(key);
+        if (b !== undefined) idx.buckets.get(b)?.delete(entry);
+        if (a !== undefined) bucket(idx, a).add(entry);
         continue;
       }
       const before = old ? idx.fn(old) : NONE;
       const after = obj ? idx.fn(obj) : NONE;
       if (sameValues(before, after)) continue;
-      for (const v of before) if (!after.includes(v)) idx.buckets.get(v)?.delete(key);
-      for (const v of after) bucket(idx, v).add(key);
+      for (const v of before) if (!after.includes(v)) idx.buckets.get(v)?.delete(entry);
+      for (const v of after) bucket(idx, v).add(entry);
     }
   }
 
@@ -354,7 +376,7 @@ function withPodMetadata(o: KObject, metadata: object): KObject {
   return { ...o, metadata: metadata as Meta };
 }
 
-const EMPTY: ReadonlySet<string> = new Set();
+const EMPTY: ReadonlySet<StoreEntry> = new Set();
 const NONE: readonly string[] = [];
 
 function sameValues(a: readonly string[], b: readonly string[]): boolean {
@@ -363,7 +385,7 @@ function sameValues(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-function bucket(idx: Index, v: string): Set<string> {
+function bucket(idx: Index, v: string): Set<Entry> {
   let s = idx.buckets.get(v);
   if (!s) idx.buckets.set(v, (s = new Set()));
   return s;

@@ -6,7 +6,7 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
 import type { Controller, ControllerContext } from '../controller.js';
 import { matchesSelector } from '../labels.js';
-import { controllerOf, controllerRef, objectKey, splitKey, type Stored } from '../object.js';
+import { controllerOf, controllerRef, objectKey, type Stored } from '../object.js';
 import { withEntries, withKey } from '../copy.js';
 import { podsOwnedBy } from '../podindex.js';
 import { ApiError, type WatchEvent } from '../store.js';
@@ -176,8 +176,8 @@ export class DeploymentController implements Controller {
   sync(key: string): void {
     this.delayed.synced(key);
     this.settled.delete(key);
-    const { namespace, name } = splitKey(key);
-    const d = this.ctx.store.get<D>('Deployment', namespace, name);
+    // Queue keys are store keys.
+    const d = this.ctx.store.getByKey<D>('Deployment', key);
     if (!d) return;
     this.endedSettled = false;
     try {

@@ -27,7 +27,8 @@ import { servicesForPodEvent } from '../endpointslice/podchange.js';
 import { shouldPodBeInEndpoints, shouldSetHostname } from '../endpointslice/podutil.js';
 import { RetryBackoff } from '../endpointslice/retry.js';
 import { isServiceIPSet } from '../endpointslice/slicemeta.js';
-import { formatRFC3339Nano, TriggerTimeTracker } from '../endpointslice/triggertime.js';
+import { TriggerTimeTracker } from '../endpointslice/triggertime.js';
+import { formatRFC3339Nano } from '../rfc3339.js';
 
 type StoredEndpoints = KObject & Endpoints;
 
@@ -63,11 +64,12 @@ export class EndpointsController implements Controller {
   private syncService(key: string): boolean {
     const { store } = this.ctx;
     const { namespace = 'default', name } = splitKey(key);
-    const service = store.get<KObject & Service>('Service', namespace, name);
+    // Queue keys are store keys (Services and their Endpoints share them): no need to build them again.
+    const service = store.getByKey<KObject & Service>('Service', key);
     if (!service) {
       // The Service is gone: so is its Endpoints object.
       store.delete('Endpoints', namespace, name);
-      this.triggerTimes.deleteService(namespace, name);
+      this.triggerTimes.deleteService(key);
       return true;
     }
     if (service.spec?.type === 'ExternalName') return true;
@@ -75,7 +77,7 @@ export class EndpointsController implements Controller {
     if (!selector) return true;
 
     const pods = podsForMap(store, namespace, selector);
-    const triggerTime = this.triggerTimes.compute(namespace, service, pods);
+    const triggerTime = this.triggerTimes.compute(key, service, pods);
     const publishNotReady = service.spec?.publishNotReadyAddresses === true;
     const svcPorts = service.spec?.ports ?? [];
     let subsets = [] as NonNullable<Endpoints['subsets']>;
@@ -102,7 +104,7 @@ export class EndpointsController implements Controller {
     }
     subsets = repackSubsets(subsets);
 
-    const current = store.get<StoredEndpoints>('Endpoints', namespace, name);
+    const current = store.getByKey<StoredEndpoints>('Endpoints', key);
     const svcLabels = service.metadata.labels;
     if (current) {
       if (

@@ -44,7 +44,8 @@ export class EndpointSliceController implements Controller {
       maxEndpointsPerSlice: ctx.config.maxEndpointsPerSlice,
       preferSameTrafficDistribution: ctx.config.preferSameTrafficDistribution,
       topologyCache: this.topologyCache,
-      getNode: (name) => (name ? store.get<KObject & Node>('Node', undefined, name) : undefined),
+      // A Node's store key is its name.
+      getNode: (name) => (name ? store.getByKey<KObject & Node>('Node', name) : undefined),
       recordEvent: (svc, type, reason, message) => ctx.record(svc as KObject, type, reason, message),
       writer: {
         create: (s) => {
@@ -87,9 +88,10 @@ export class EndpointSliceController implements Controller {
   private syncService(key: string): boolean {
     const { store } = this.ctx;
     const { namespace = 'default', name } = splitKey(key);
-    const service = store.get<KObject & Service>('Service', namespace, name);
+    // Queue keys are store keys: no need to build the key again.
+    const service = store.getByKey<KObject & Service>('Service', key);
     if (!service) {
-      this.triggerTimes.deleteService(namespace, name);
+      this.triggerTimes.deleteService(key);
       this.tracker.deleteService(namespace, name);
       return true;
     }
@@ -103,7 +105,7 @@ export class EndpointSliceController implements Controller {
       (s) => !s.metadata.deletionTimestamp,
     );
     // Computed before reconciling so the tracker moves on even when nothing is written.
-    const triggerTime = this.triggerTimes.compute(namespace, service, pods);
+    const triggerTime = this.triggerTimes.compute(key, service, pods);
     const errs = this.reconciler.reconcile(service, pods, slices, triggerTime);
     if (errs.length === 0) return true;
     const text = errs.length === 1 ? errs[0]!.message : `[${errs.map((e) => e.message).join(', ')}]`;

@@ -82,8 +82,9 @@ export class EndpointSliceMirroringController implements Controller {
   private syncEndpoints(key: string): boolean {
     const { store } = this.ctx;
     const { namespace = 'default', name } = splitKey(key);
-    const endpoints = store.get<StoredEndpoints>('Endpoints', namespace, name);
-    const svc = store.get<KObject & Service>('Service', namespace, name);
+    // Queue keys are store keys, shared by an Endpoints and its Service.
+    const endpoints = store.getByKey<StoredEndpoints>('Endpoints', key);
+    const svc = store.getByKey<KObject & Service>('Service', key);
     // Mirror only a mirrorable Endpoints of an existing Service without a selector; else clean up.
     if (!endpoints || !shouldMirror(endpoints) || !svc || svc.spec?.selector) return this.deleteMirroredSlices(namespace, name);
     const slices = slicesFor(store, namespace, name, MIRRORING_CONTROLLER_NAME);

@@ -96,7 +96,7 @@ export class Kubelet implements Controller {
 
   sync(key: string): void {
     if (key.startsWith('node:')) {
-      for (const k of this.ctx.store.byIndex('Pod', POD_NODE_INDEX, key.slice(5))) this.ctx.queue.add(k);
+      for (const e of this.ctx.store.byIndex('Pod', POD_NODE_INDEX, key.slice(5))) this.ctx.queue.add(e.key);
       return;
     }
     if (key.startsWith('gc:')) {
@@ -421,7 +421,7 @@ export class Kubelet implements Controller {
   /** PodGC: pods bound to a node that stayed gone through the quarantine are deleted. */
   private collectOrphans(nodeName: string): void {
     if (this.ctx.store.get('Node', undefined, nodeName)) return;
-    for (const key of [...this.ctx.store.byIndex('Pod', POD_NODE_INDEX, nodeName)]) {
+    for (const { key } of [...this.ctx.store.byIndex('Pod', POD_NODE_INDEX, nodeName)]) {
       const rt = this.runtimes.get(key);
       if (rt) this.forget(key, rt);
       const i = key.indexOf('/');

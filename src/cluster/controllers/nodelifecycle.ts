@@ -89,7 +89,7 @@ export class NodeLifecycleController implements Controller {
     }
     const ready = readyCondition(current);
     const isReady = !ready || ready.status === 'True';
-    const podKeys = [...store.byIndex('Pod', POD_NODE_INDEX, name)];
+    const podKeys = Array.from(store.byIndex('Pod', POD_NODE_INDEX, name), (e) => e.key);
     if (!isReady) {
       if (!this.notReady.has(name)) {
         this.notReady.add(name);

@@ -5,7 +5,7 @@ import type { ReplicaSet, ReplicaSetCondition, ReplicaSetStatus } from 'kubernet
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { Controller, ControllerContext } from '../controller.js';
 import { matchesMap, matchesSelector, selectorMatcher } from '../labels.js';
-import { controllerOf, controllerRef, keyOf, objectKey, splitKey, type Stored } from '../object.js';
+import { controllerOf, controllerRef, keyOf, objectKey, type Stored } from '../object.js';
 import { POD_OWNER_INDEX, podsOwnedBy } from '../podindex.js';
 import type { WatchEvent } from '../store.js';
 import { claim } from '../workloads/claim.js';
@@ -97,20 +97,18 @@ export class ReplicaSetController implements Controller {
 
   sync(key: string): void {
     this.delayed.synced(key);
-    const { namespace, name } = splitKey(key);
     const store = this.ctx.store;
-    const rs = store.get<RS>('ReplicaSet', namespace, name);
+    // Queue keys are store keys.
+    const rs = store.getByKey<RS>('ReplicaSet', key);
     if (!rs) return;
     const selector = rs.spec?.selector;
     // Active pods this ReplicaSet owns, plus active orphans it may adopt (read straight from the indexes).
     const candidates: P[] = [];
-    for (const k of store.byIndex('Pod', POD_OWNER_INDEX, rs.metadata.uid!)) {
-      const p = store.getByKey<P>('Pod', k);
-      if (p && isPodActive(p)) candidates.push(p);
+    for (const { object } of store.byIndex('Pod', POD_OWNER_INDEX, rs.metadata.uid!)) {
+      if (isPodActive(object as P)) candidates.push(object as P);
     }
-    for (const k of store.byIndex('Pod', ORPHAN_INDEX, rs.metadata.namespace ?? 'default')) {
-      const p = store.getByKey<P>('Pod', k);
-      if (p && isPodActive(p)) candidates.push(p);
+    for (const { object } of store.byIndex('Pod', ORPHAN_INDEX, rs.metadata.namespace ?? 'default')) {
+      if (isPodActive(object as P)) candidates.push(object as P);
     }
     const matches = selectorMatcher(selector);
     const pods = claim(store, rs, candidates, (p) => matches(p.metadata.labels));
@@ -119,7 +117,7 @@ export class ReplicaSetController implements Controller {
     if (!rs.metadata.deletionTimestamp) err = this.manageReplicas(pods, rs);
 
     const status = this.calculateStatus(rs, pods, err);
-    let current = store.get<RS>('ReplicaSet', namespace, name) ?? rs;
+    let current = store.getByKey<RS>('ReplicaSet', key) ?? rs;
     const s = current.status;
     if (
       !(

@@ -29,8 +29,12 @@ export class EndpointSet {
     return this.byKey.get(endpointKey(ep));
   }
 
-  delete(ep: SliceEndpoint): void {
-    this.byKey.delete(endpointKey(ep));
+  /** The endpoint with the same identity, removed from the set. */
+  take(ep: SliceEndpoint): SliceEndpoint | undefined {
+    const key = endpointKey(ep);
+    const got = this.byKey.get(key);
+    if (got !== undefined) this.byKey.delete(key);
+    return got;
   }
 
   get size(): number {

@@ -3,7 +3,7 @@
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { Store } from '../store.js';
 import type { KObject } from '../object.js';
-import { labelBuckets } from '../podindex.js';
+import { entryObjects, labelBuckets } from '../podindex.js';
 import { matchesMap, type Labels } from '../labels.js';
 import { LABEL_MANAGED_BY, LABEL_SERVICE_NAME } from './constants.js';
 import type { Slice } from './types.js';
@@ -43,12 +43,7 @@ export function sliceIndexKey(namespace: string, serviceName: string, managedBy:
 
 /** Slices labelled with this Service name and managed by this controller. */
 export function slicesFor(store: Store, namespace: string, serviceName: string, managedBy: string): Slice[] {
-  const out: Slice[] = [];
-  for (const key of store.byIndex('EndpointSlice', SLICE_OWNER_INDEX, sliceIndexKey(namespace, serviceName, managedBy))) {
-    const s = store.getByKey<Slice>('EndpointSlice', key);
-    if (s) out.push(s);
-  }
-  return out;
+  return entryObjects<Slice>(store.byIndex('EndpointSlice', SLICE_OWNER_INDEX, sliceIndexKey(namespace, serviceName, managedBy)));
 }
 
 /** Keys of the Services in `namespace` whose (non-nil) selector matches these labels. */
@@ -77,8 +72,8 @@ export function servicesForLabelsShared(store: Store, namespace: string, labels:
 }
 
 function addMatching(store: Store, bucket: string, labels: Labels, out: Set<string>): void {
-  for (const key of store.byIndex('Service', SERVICE_SELECTOR_INDEX, bucket)) {
-    const svc = store.getByKey<KObject & Service>('Service', key);
-    if (svc?.spec?.selector && matchesMap(svc.spec.selector, labels)) out.add(key);
+  for (const { key, object } of store.byIndex('Service', SERVICE_SELECTOR_INDEX, bucket)) {
+    const selector = (object as KObject & Service).spec?.selector;
+    if (selector && matchesMap(selector, labels)) out.add(key);
   }
 }

@@ -240,11 +240,11 @@ export class Reconciler {
       const kept = [];
       let updated = false;
       for (const ep of existing.endpoints ?? []) {
-        const got = desired.get(ep);
+        // Get, then Delete: one lookup.
+        const got = desired.take(ep);
         if (!got) continue;
         kept.push(got);
         if (!endpointsEqualBeyondHash(got, ep)) updated = true;
-        desired.delete(ep);
       }
       const { labels, changed: labelsChanged } = setEndpointSliceLabels(existing, service, this.opts.controllerName);
       if (updated || (existing.endpoints?.length ?? 0) !== kept.length) {

@@ -13,7 +13,7 @@ import {
   type AddressType,
 } from './constants.js';
 import { isIPv6String } from './ip.js';
-import { formatRFC3339Nano } from './triggertime.js';
+import { formatRFC3339Nano } from '../rfc3339.js';
 import { withKey } from '../copy.js';
 import type { Slice } from './types.js';
 

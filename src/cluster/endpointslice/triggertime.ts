@@ -2,6 +2,7 @@
 // earliest trigger (a Pod's Ready transition, the Service's creation) that changed since the
 // previous sync of the Service; a Service seen for the first time uses its creation time.
 import type { Pod, Service } from 'kubernetes-types/core/v1.js';
+import { parseRFC3339 } from '../rfc3339.js';
 import { podReadyCondition } from './podutil.js';
 
 interface ServiceState {
@@ -23,59 +24,19 @@ function lastPodTime(known: ServiceState, at: number, name: string): number {
   return known.byName.get(name) ?? 0;
 }
 
-// Many Pods share a timestamp (they have second precision): parse each text once.
-const parsed = new Map<string, number>();
-
 /** Milliseconds since the epoch, or 0 (Go's zero time) when absent. */
-export function parseTime(s: string | undefined): number {
+function parseTime(s: string | undefined): number {
   if (!s) return 0;
-  let ms = parsed.get(s);
-  if (ms === undefined) {
-    ms = Date.parse(s);
-    if (Number.isNaN(ms)) ms = 0;
-    if (parsed.size >= 1 << 16) parsed.clear();
-    parsed.set(s, ms);
-  }
-  return ms;
-}
-
-/** Go's time.RFC3339Nano in UTC: fractional seconds without trailing zeros. */
-let lastMs = NaN;
-let lastText = '';
-
-export function formatRFC3339Nano(ms: number): string {
-  // Many Services share a trigger time: remember the last one formatted, and the recent others.
-  if (ms === lastMs) return lastText;
-  let text = formatted.get(ms);
-  if (text === undefined) {
-    text = formatNano(ms);
-    if (formatted.size >= 1 << 12) formatted.clear();
-    formatted.set(ms, text);
-  }
-  lastText = text;
-  lastMs = ms;
-  return text;
-}
-
-const formatted = new Map<number, string>();
-
-function formatNano(ms: number): string {
-  const iso = new Date(ms).toISOString(); // 2026-01-01T00:00:05.120Z
-  const dot = iso.lastIndexOf('.');
-  if (dot < 0) return iso;
-  // The fraction without trailing zeros (none left: no fraction at all).
-  let end = iso.length - 1;
-  while (end > dot + 1 && iso.charCodeAt(end - 1) === 48) end--;
-  return end === dot + 1 ? `${iso.slice(0, dot)}Z` : `${iso.slice(0, end)}Z`;
+  const ms = parseRFC3339(s);
+  return Number.isNaN(ms) ? 0 : ms;
 }
 
 export class TriggerTimeTracker {
   private readonly states = new Map<string, ServiceState>();
 
   /** The trigger time to publish, or undefined for none (the annotation is then removed). */
-  compute(namespace: string, service: Service, pods: readonly Pod[]): number | undefined {
-    const key = `${namespace}/${service.metadata?.name ?? ''}`;
-    const known = this.states.get(key);
+  compute(serviceKey: string, service: Service, pods: readonly Pod[]): number | undefined {
+    const known = this.states.get(serviceKey);
     let minChanged = 0;
     // Parallel lists rather than a map per sync (pod names are unique within a namespace).
     const names: string[] = [];
@@ -90,13 +51,21 @@ export class TriggerTimeTracker {
     }
     const svcTime = parseTime(service.metadata?.creationTimestamp);
     if (svcTime > (known?.lastServiceTriggerTime ?? 0)) minChanged = minTime(minChanged, svcTime);
-    this.states.set(key, { lastServiceTriggerTime: svcTime, names, times, byName: undefined });
+    if (known) {
+      known.lastServiceTriggerTime = svcTime;
+      known.names = names;
+      known.times = times;
+      known.byName = undefined;
+    } else {
+      this.states.set(serviceKey, { lastServiceTriggerTime: svcTime, names, times, byName: undefined });
+    }
     const result = known ? minChanged : svcTime;
     return result === 0 ? undefined : result;
   }
 
-  deleteService(namespace: string, name: string): void {
-    this.states.delete(`${namespace}/${name}`);
+  /** Forget a Service (by its `ns/name` key). */
+  deleteService(serviceKey: string): void {
+    this.states.delete(serviceKey);
   }
 }
 

@@ -2,7 +2,7 @@
 // objects without a controller (orphans, candidates for adoption) by namespace.
 import type { KObject } from '../object.js';
 import type { Store } from '../store.js';
-import { controllerUid } from '../podindex.js';
+import { controllerUid, entryObjects } from '../podindex.js';
 
 export const NS_INDEX = 'workloads/namespace';
 export const CONTROLLER_INDEX = 'workloads/controller';
@@ -51,22 +51,13 @@ export function indexOrphans(store: Store, kind: string): void {
 }
 
 export function inNamespace<T extends KObject>(store: Store, kind: string, ns: string): T[] {
-  return keysTo<T>(store, kind, store.byIndex(kind, NS_INDEX, ns));
+  return entryObjects<T>(store.byIndex(kind, NS_INDEX, ns));
 }
 
 export function controlledBy<T extends KObject>(store: Store, kind: string, uid: string): T[] {
-  return keysTo<T>(store, kind, store.byIndex(kind, CONTROLLER_INDEX, uid));
+  return entryObjects<T>(store.byIndex(kind, CONTROLLER_INDEX, uid));
 }
 
 export function orphansIn<T extends KObject>(store: Store, kind: string, ns: string): T[] {
-  return keysTo<T>(store, kind, store.byIndex(kind, ORPHAN_INDEX, ns));
-}
-
-function keysTo<T extends KObject>(store: Store, kind: string, keys: ReadonlySet<string>): T[] {
-  const out: T[] = [];
-  for (const k of keys) {
-    const o = store.getByKey<T>(kind, k);
-    if (o) out.push(o);
-  }
-  return out;
+  return entryObjects<T>(store.byIndex(kind, ORPHAN_INDEX, ns));
 }

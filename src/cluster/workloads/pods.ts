@@ -1,5 +1,6 @@
 // Pod state as controllers read it (k8s.io/kubernetes/pkg/api/v1/pod and controller_utils).
 import type { Pod, PodCondition } from 'kubernetes-types/core/v1.js';
+import { parseRFC3339 } from '../rfc3339.js';
 
 export function isPodTerminal(p: Pod): boolean {
   const phase = p.status?.phase;
@@ -33,17 +34,8 @@ export function isPodRunningAndReady(p: Pod): boolean {
 /** Milliseconds of an RFC 3339 timestamp; NaN when absent. */
 export function timeMs(t: string | undefined): number {
   if (!t) return Number.NaN;
-  // Objects share a few timestamps (second precision): parse each text once.
-  let ms = parsedTimes.get(t);
-  if (ms === undefined) {
-    ms = Date.parse(t);
-    if (parsedTimes.size >= 1 << 16) parsedTimes.clear();
-    parsedTimes.set(t, ms);
-  }
-  return ms;
+  return parseRFC3339(t);
 }
-
-const parsedTimes = new Map<string, number>();
 
 /**
  * podutil.IsPodAvailable: ready, and ready for longer than minReadySeconds

@@ -87,12 +87,30 @@ describe('Store', () => {
     const { store } = newStore();
     store.addIndex('Pod', 'app', (o) => (o.metadata.labels?.['app'] ? [o.metadata.labels['app']] : []));
     const p = store.create(pod('a'));
-    expect([...store.byIndex('Pod', 'app', 'web')]).toEqual(['default/a']);
-    store.update({ ...p, metadata: { ...p.metadata, labels: { app: 'api' } } });
+    expect([...store.byIndex('Pod', 'app', 'web')].map((e) => e.key)).toEqual(['default/a']);
+    const moved = store.update({ ...p, metadata: { ...p.metadata, labels: { app: 'api' } } });
     expect(store.byIndex('Pod', 'app', 'web').size).toBe(0);
-    expect([...store.byIndex('Pod', 'app', 'api')]).toEqual(['default/a']);
+    expect([...store.byIndex('Pod', 'app', 'api')].map((e) => e.key)).toEqual(['default/a']);
+    expect([...store.byIndex('Pod', 'app', 'api')][0]!.object).toBe(moved);
     store.delete('Pod', 'default', 'a');
     expect(store.byIndex('Pod', 'app', 'api').size).toBe(0);
+  });
+
+  it('hands out the current version of each indexed object, in filing order', () => {
+    const { store } = newStore();
+    store.addIndex('Pod', 'app', (o) => (o.metadata.labels?.['app'] ? [o.metadata.labels['app']] : []));
+    const a = store.create(pod('a'));
+    store.create(pod('b'));
+    // An update that keeps the index value: the entry stays where it was, with the new version.
+    const a2 = store.update({ ...a, spec: { ...(a['spec'] as object), nodeName: 'n1' } });
+    const entries = [...store.byIndex('Pod', 'app', 'web')];
+    expect(entries.map((e) => e.key)).toEqual(['default/a', 'default/b']);
+    expect(entries.map((e) => e.object)).toEqual([store.get('Pod', 'default', 'a'), store.get('Pod', 'default', 'b')]);
+    expect(entries[0]!.object).toBe(a2);
+    // Deleted and created again: filed anew, after the others.
+    store.delete('Pod', 'default', 'a', { gracePeriodSeconds: 0 });
+    const a3 = store.create(pod('a'));
+    expect([...store.byIndex('Pod', 'app', 'web')].map((e) => e.object)).toEqual([store.get('Pod', 'default', 'b'), a3]);
   });
 
   it('runs admission on create and lets it reject with a field', () => {

@@ -10,10 +10,10 @@ import {
   hintsEnabled,
   setEndpointSliceLabels,
 } from '../../../src/cluster/endpointslice/slicemeta.js';
-import { formatRFC3339Nano } from '../../../src/cluster/endpointslice/triggertime.js';
+import { formatRFC3339Nano } from '../../../src/cluster/rfc3339.js';
 import { milliValue } from '../../../src/cluster/endpointslice/quantity.js';
 import { parseIP } from '../../../src/cluster/endpointslice/ip.js';
-import { endpointKey } from '../../../src/cluster/endpointslice/endpointset.js';
+import { EndpointSet, endpointKey } from '../../../src/cluster/endpointslice/endpointset.js';
 import { pod, service } from './fixtures.js';
 
 const zoned: Node = { metadata: { name: 'node-1', labels: { 'topology.kubernetes.io/zone': 'us-central1-a' } } };
@@ -74,6 +74,18 @@ describe('podToEndpoint (TestPodToEndpoint)', () => {
     const b = { ...a, addresses: [...a.addresses].reverse(), conditions: { ready: false, serving: false, terminating: true } };
     expect(endpointKey(a)).toBe(endpointKey(b));
     expect(endpointKey({ ...a, hostname: 'h' })).not.toBe(endpointKey(a));
+  });
+
+  it('EndpointSet.take finds an endpoint by identity (not conditions) and removes it', () => {
+    const a = { addresses: ['10.0.0.1'], conditions: { ready: true }, targetRef: { kind: 'Pod', namespace: 'ns', name: 'p' } };
+    const sameIdentity = { ...a, conditions: { ready: false } };
+    const other = { ...a, targetRef: { ...a.targetRef, name: 'q' } };
+    const set = new EndpointSet();
+    set.insert(a);
+    expect(set.take(other)).toBeUndefined();
+    expect(set.take(sameIdentity)).toBe(a);
+    expect(set.size).toBe(0);
+    expect(set.take(a)).toBeUndefined();
   });
 });
 

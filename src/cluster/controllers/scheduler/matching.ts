@@ -5,7 +5,7 @@ import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
 import type { Store } from '../../store.js';
 import type { KObject } from '../../object.js';
 import { matchesSelector } from '../../labels.js';
-import { POD_LABEL_INDEX } from '../../podindex.js';
+import { candidates } from '../../podindex.js';
 import type { PodRecord, SchedulerCache } from './cache.js';
 
 /**
@@ -20,20 +20,10 @@ export function forEachAssignedMatching(
   includeTerminating: boolean,
   fn: (rec: PodRecord, pod: Pod) => void,
 ): void {
-  let best = store.byIndex('Pod', POD_LABEL_INDEX, `${namespace}/`);
-  const ml = selector.matchLabels;
-  if (ml) {
-    for (const k in ml) {
-      const s = store.byIndex('Pod', POD_LABEL_INDEX, `${namespace}/${k}=${ml[k]}`);
-      if (s.size < best.size) best = s;
-      if (best.size === 0) return;
-    }
-  }
-  for (const key of best) {
+  for (const { key, object } of candidates(store, namespace, selector.matchLabels)) {
     const rec = cache.pods.get(key);
     if (!rec) continue;
-    const pod = store.getByKey<KObject & Pod>('Pod', key);
-    if (!pod) continue;
+    const pod = object as KObject & Pod;
     if (!includeTerminating && pod.metadata.deletionTimestamp) continue;
     if (!matchesSelector(selector, pod.metadata.labels)) continue;
     fn(rec, pod);
