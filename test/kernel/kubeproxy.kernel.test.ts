@@ -54,8 +54,8 @@ function expectAgreement(report: CaseReport): void {
 /**
  * Run a case one source host at a time, retrying a part whose kernel trace went missing. Local
  * workaround: xtables-monitor exits on ENOBUFS when trace events come faster than it prints them
- * (every packet of every flow is traced), and every later flow of that run then has no trace.
- * Splitting by source keeps ClientIP affinity meaningful (it is per client address).
+ * (only first packets are traced now, which made it rare), and every later flow of that run then
+ * has no trace. Splitting by source keeps ClientIP affinity meaningful (it is per client address).
  */
 async function runBySource(lab: KernelLab, kcase: KernelCase): Promise<CaseReport> {
   const sources = [...new Set(kcase.flows.map((f) => f.from))];
