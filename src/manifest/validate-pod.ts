@@ -14,7 +14,6 @@ import {
   validateLabels,
   validateLabelSelector,
   validateNonnegative,
-  type Obj,
 } from './validate-meta.js';
 
 export const PROTOCOLS = ['SCTP', 'TCP', 'UDP'] as const;

@@ -9,16 +9,15 @@
 // address. Pods reaching the gateway host are masqueraded to their node's address.
 // Addresses: node LAN 198.18.0.0/24, cluster CIDR 198.19.0.0/16. Same skip rule as the other
 // kernel suites: skips with a printed reason, fails when CI=true.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCalico } from '../../src/dataplane/cni/calico.js';
 import { createFlannel } from '../../src/dataplane/cni/flannel.js';
 import type { CniNode, CniPlugin, CniPod } from '../../src/dataplane/cni/types.js';
 import { applyHostCommand, Network, showRoutes, type HostCommand, type WalkPath } from '../../src/dataplane/routing/index.js';
 import { makePacket } from '../../src/net/packet.js';
-import { kernelSkipReason, run, teardown } from './harness.js';
+import { AGENT, kernelSkipReason, run, startAgentServer, teardown } from './harness.js';
 
 const skipReason = kernelSkipReason();
 const inCI = process.env.CI === 'true';
@@ -30,7 +29,6 @@ describe.runIf(skipReason && inCI)('kernel cni suite in CI', () => {
   });
 });
 
-const AGENT = fileURLToPath(new URL('./agent.mjs', import.meta.url));
 
 
 async function must(cmd: string, args: readonly string[], input?: string): Promise<string> {
@@ -154,20 +152,8 @@ class CniTwin {
   }
 
   /** Start the test agent serving TCP 8080 in a namespace. */
-  async serve(ns: string): Promise<void> {
-    const server = spawn('ip', ['netns', 'exec', this.kns(ns), process.execPath, AGENT, 'server', ns, '[8080]'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.servers.push(server);
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`server in ${ns} did not start`)), 10_000);
-      server.stdout!.on('data', (d) => {
-        out += d;
-        if (out.includes('ready')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+  serve(ns: string): Promise<void> {
+    return startAgentServer(this.kns(ns), ns, [8080], this.servers);
   }
 
   /** Connect from a pod to `dst`:8080; the reply names the address the server saw. */

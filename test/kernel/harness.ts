@@ -30,7 +30,8 @@ import {
   type TraceStep,
 } from '../../src/dataplane/netfilter/index.js';
 
-const AGENT = fileURLToPath(new URL('./agent.mjs', import.meta.url));
+/** The test agent (client and server) the suites run inside namespaces. */
+export const AGENT = fileURLToPath(new URL('./agent.mjs', import.meta.url));
 
 // ---------------------------------------------------------------- process helpers
 
