@@ -83,7 +83,7 @@ function nexthopAlive(ns: Namespace, route: Route, nh: Nexthop): boolean {
  * main in one trie until rules change: then local routes win at equal prefix length only).
  */
 function tableLookup(ns: Namespace, tables: readonly RouteTable[], flow: Flow): TableResult {
-  let merged: readonly PrefixRoutes[] = tables[0]!.matchEntries(flow.family, flow.dst);
+  let merged: readonly PrefixRoutes[] = tables[0]?.matchEntries(flow.family, flow.dst) ?? [];
   for (let i = 1; i < tables.length; i++) merged = mergeLongestFirst(merged, tables[i]!.matchEntries(flow.family, flow.dst));
   const tos = (flow.tos ?? 0) & 0xfc;
   for (const cand of merged) {
@@ -171,9 +171,8 @@ export function fibLookup(ns: Namespace, flow: Flow): FibResult {
   const rules = ns.rules(flow.family);
   if (flow.family === 4 && !ns.hasCustomRules[4]) {
     // fib_lookup's fast path: one lookup in main (merged with local), then in default if it exists.
-    const local = ns.existingTable(RT_TABLE_LOCAL);
-    const main = ns.existingTable(RT_TABLE_MAIN);
-    let r: TableResult = !local ? (main ? tableLookup(ns, [main], flow) : { kind: 'again' }) : tableLookup(ns, main ? [local, main] : [local], flow);
+    const tables = [ns.existingTable(RT_TABLE_LOCAL), ns.existingTable(RT_TABLE_MAIN)].filter((t): t is RouteTable => !!t);
+    let r = tableLookup(ns, tables, flow);
     const dflt = ns.existingTable(RT_TABLE_DEFAULT);
     if (r.kind !== 'found' && dflt && dflt.size > 0) r = tableLookup(ns, [dflt], flow);
     if (r.kind === 'found') return found(r, rules.find((x) => x.action === 'lookup' && x.table === r.table));

@@ -55,6 +55,9 @@ export class Network {
   private readonly nsMap = new Map<string, Namespace>();
   /** Addresses on a segment that belong to something outside the model (a VPC router, a physical gateway). */
   private readonly externals = new Map<string, Set<string>>();
+  /** deliver()'s answers, valid while linkLayerChanges() is still `deliveredAt`. */
+  private readonly delivered = new Map<string, L2Result>();
+  private deliveredAt = -1;
 
   /** Declare that `address` answers on `segment` but lies outside the model: frames for it leave as `external`. */
   addExternalStation(segment: string, address: string): void {
@@ -190,9 +193,6 @@ export class Network {
     if (!r) this.delivered.set(key, (r = this.resolveDelivery(nsName, dev, nextHop)));
     return r;
   }
-
-  private readonly delivered = new Map<string, L2Result>();
-  private deliveredAt = -1;
 
   private resolveDelivery(nsName: string, dev: string, nextHop: string): L2Result {
     const ns = this.namespace(nsName);
